@@ -1,0 +1,216 @@
+"""The TOML config file: [[source]], [[story]] and [settings], validated with line numbers."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+SOURCE_KINDS = ("feed", "sitemap", "page", "search", "mastodon", "bluesky", "telegram", "reddit", "youtube")
+DURATION = re.compile(r"^\s*(\d+\s*[smhdw]\s*)+$")
+
+
+class ConfigError(ValueError):
+    """A config problem, with the file and line it is on."""
+
+    def __init__(self, path: str, line: int | None, message: str) -> None:
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {message}")
+        self.path, self.line, self.message = path, line, message
+
+
+def _check_duration(value: str | None) -> str | None:
+    if value is not None and not DURATION.match(value):
+        raise ValueError(f"{value!r} is not a duration (write e.g. 90s, 5m, 1h30m, 2d, 1w)")
+    return value
+
+
+class SourceConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    kind: Literal["feed", "sitemap", "page", "search", "mastodon", "bluesky", "telegram", "reddit", "youtube"]
+    url: str = Field(min_length=1)
+    every: str = "10m"
+    cron: str | None = None
+    archive: Literal["matched", "all"] = "matched"
+    api: str | None = None
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+    ignore: list[str] = Field(default_factory=list)  # regexes removed from text before hashing
+    remove: list[str] = Field(default_factory=list)  # CSS selectors removed before extraction
+    recheck_min: str | None = None
+    recheck_max: str | None = None
+    delay: float | None = None  # per-host minimum delay override, seconds
+    max_items: int = 500
+    enabled: bool = True
+    credentials: dict[str, str] = Field(default_factory=dict)  # names of env variables, never secrets
+
+    _durations = field_validator("every", "recheck_min", "recheck_max")(_check_duration)
+
+    @field_validator("url", "api")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @field_validator("ignore")
+    @classmethod
+    def _regexes(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"ignore pattern {pattern!r} is not a valid regex: {exc}") from None
+        return value
+
+
+class StoryConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str = ""
+    query: str = ""
+    seeds: list[str] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list)
+    threshold: float = Field(default=0.35, ge=0, le=1)
+    link_depth: int = Field(default=1, ge=0, le=3)
+    recheck_min: str | None = None
+    recheck_max: str | None = None
+
+    _durations = field_validator("recheck_min", "recheck_max")(_check_duration)
+
+
+@dataclass
+class Config:
+    path: str
+    sources: list[SourceConfig] = field(default_factory=list)
+    stories: list[StoryConfig] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+    exists: bool = True
+
+
+def load_config(path: str, *, required: bool = False) -> Config:
+    """Read and validate the config file; a missing optional file is an empty config."""
+    file = Path(path)
+    if not file.exists():
+        if required:
+            raise ConfigError(path, None, "file not found (run `storytrail init` to write a sample)")
+        return Config(path=path, exists=False)
+    text = file.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+        raise ConfigError(path, line, f"not valid TOML: {exc}") from None
+    return _validate(path, text, data)
+
+
+def _line_from_message(message: str) -> int | None:
+    found = re.search(r"line (\d+)", message)
+    return int(found.group(1)) if found else None
+
+
+def _validate(path: str, text: str, data: dict[str, Any]) -> Config:
+    unknown = set(data) - {"source", "story", "settings"}
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ConfigError(path, _key_line(text, name), f"unknown table {name!r} (expected [[source]], [[story]], [settings])")
+    sources = [_item(path, text, "source", i, SourceConfig, raw) for i, raw in enumerate(data.get("source", []))]
+    stories = [_item(path, text, "story", i, StoryConfig, raw) for i, raw in enumerate(data.get("story", []))]
+    _unique(path, text, "source", [s.name for s in sources], "name")
+    _unique(path, text, "story", [s.slug for s in stories], "slug")
+    settings = data.get("settings", {})
+    _validate_settings(path, text, settings)
+    return Config(path=path, sources=sources, stories=stories, settings=settings)
+
+
+def _item(path: str, text: str, table: str, index: int, model: type[BaseModel], raw: Any) -> Any:
+    start = _table_line(text, table, index)
+    if not isinstance(raw, dict):
+        raise ConfigError(path, start, f"[[{table}]] must be a table")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = str(err["loc"][0]) if err["loc"] else None
+        line = _key_line(text, key, start) if key else start
+        label = f"[[{table}]] #{index + 1}" + (f" {key!r}" if key else "")
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key {key!r}"
+        elif err["type"] == "missing":
+            msg = f"missing required key {key!r}"
+            line = start
+        raise ConfigError(path, line, f"{label}: {msg}") from None
+
+
+def _unique(path: str, text: str, table: str, values: list[str], key: str) -> None:
+    seen: set[str] = set()
+    for i, value in enumerate(values):
+        if value in seen:
+            line = _key_line(text, key, _table_line(text, table, i))
+            raise ConfigError(path, line, f"[[{table}]] {key} {value!r} is used twice")
+        seen.add(value)
+
+
+def _validate_settings(path: str, text: str, settings: Any) -> None:
+    from jobs.settings import Settings
+
+    if not isinstance(settings, dict):
+        raise ConfigError(path, _key_line(text, "settings"), "[settings] must be a table")
+    for key in settings:
+        if key not in Settings.model_fields:
+            raise ConfigError(path, _key_line(text, key), f"[settings] unknown key {key!r}")
+    try:
+        Settings.model_validate(settings)
+    except ValidationError as exc:
+        key = str(exc.errors()[0]["loc"][0])
+        raise ConfigError(path, _key_line(text, key), f"[settings] {key!r}: {exc.errors()[0]['msg']}") from None
+
+
+def _table_line(text: str, table: str, index: int) -> int | None:
+    found = [n for n, line in enumerate(text.splitlines(), 1) if line.strip().startswith(f"[[{table}]]")]
+    return found[index] if index < len(found) else None
+
+
+def _key_line(text: str, key: str, after: int | None = None) -> int | None:
+    pattern = re.compile(rf"^\s*(\[+\s*)?\"?{re.escape(key)}\"?\s*[=\]]")
+    for n, line in enumerate(text.splitlines(), 1):
+        if after and n < after:
+            continue
+        if after and n > after and line.strip().startswith("[") and not pattern.match(line):
+            break
+        if pattern.match(line):
+            return n
+    return after
+
+
+SAMPLE_CONFIG = """\
+# storytrail configuration: sources to poll and stories to follow.
+# Durations: 90s, 5m, 1h30m, 2d, 1w. Check this file with `storytrail config check`.
+
+[settings]
+# contact_url = "https://example.org/about-our-archive"   # sent in the User-Agent
+# allow_hosts = ["127.0.0.1", "localhost"]                # lift the private-address guard
+
+# [[source]]
+# name = "world-news"
+# kind = "feed"              # feed, sitemap, page, search, mastodon, bluesky, telegram, reddit, youtube
+# url = "https://news.example/world/rss.xml"
+# every = "10m"
+# archive = "matched"        # or "all"
+
+# [[story]]
+# slug = "valdai-residence-claim"
+# title = "Alleged drone attack on Putin's Valdai residence"
+# query = '(Putin OR Kremlin) AND (residence OR Valdai OR Novgorod) AND drone*'
+# seeds = ["https://news.example/2025/12/30/putin-residence-drone-claim"]
+# recheck_min = "5m"
+# recheck_max = "1d"
+"""

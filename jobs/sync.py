@@ -1,0 +1,51 @@
+"""Brings the config file's sources and stories into the database (the database holds the state)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from jobs.config import Config, SourceConfig, StoryConfig
+from storage import catalog
+
+
+def source_fields(cfg: SourceConfig, origin: str = "config") -> dict[str, Any]:
+    params = {
+        "archive": cfg.archive, "api": cfg.api, "include": cfg.include, "exclude": cfg.exclude,
+        "recheck_min": cfg.recheck_min, "recheck_max": cfg.recheck_max, "max_items": cfg.max_items,
+        "cron": cfg.cron, "credentials": cfg.credentials, "origin": origin,
+    }
+    return {
+        "kind": cfg.kind, "url": cfg.url, "every": cfg.every, "enabled": cfg.enabled,
+        "params": {k: v for k, v in params.items() if v not in (None, [], {})},
+        "politeness": {"delay": cfg.delay} if cfg.delay is not None else {},
+        "ignore_patterns": cfg.ignore, "remove_selectors": cfg.remove,
+    }
+
+
+def story_fields(cfg: StoryConfig, origin: str = "config") -> dict[str, Any]:
+    settings = {
+        "threshold": cfg.threshold, "link_depth": cfg.link_depth, "recheck_min": cfg.recheck_min,
+        "recheck_max": cfg.recheck_max, "origin": origin,
+    }
+    return {
+        "title": cfg.title or cfg.slug, "query": cfg.query, "seeds": cfg.seeds, "languages": cfg.languages,
+        "settings": {k: v for k, v in settings.items() if v is not None},
+    }
+
+
+def sync_config(session: Session, config: Config, *, now: datetime) -> None:
+    """Upsert every configured source and story; disable config sources no longer in the file."""
+    names = set()
+    for src in config.sources:
+        catalog.upsert_source(session, name=src.name, now=now, **source_fields(src))
+        names.add(src.name)
+    for source in catalog.list_sources(session):
+        if source.params.get("origin") == "config" and source.name not in names and source.enabled:
+            source.enabled = False
+            session.add(source)
+    for story in config.stories:
+        catalog.upsert_story(session, slug=story.slug, now=now, **story_fields(story))
+    session.flush()

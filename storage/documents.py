@@ -1,0 +1,168 @@
+"""Repository functions for documents, versions, checks and measurements.
+
+The only place (with the other storage modules) that queries. Keyword-only arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from scraper.core.types import Content, VersionKind
+from scraper.core.versioning import Prior
+from storage.models import Check, Document, DocumentAlias, Measurement, Version
+
+
+class NotFoundError(LookupError):
+    """A document, version or other row the caller named does not exist."""
+
+
+def find_document(session: Session, *, url: str) -> Document | None:
+    doc = session.exec(select(Document).where(Document.url == url)).first()
+    if doc is not None:
+        return doc
+    alias = session.exec(select(DocumentAlias).where(DocumentAlias.url == url)).first()
+    return session.get(Document, alias.document_id) if alias else None
+
+
+def get_document(session: Session, *, url: str) -> Document:
+    doc = find_document(session, url=url)
+    if doc is None:
+        raise NotFoundError(f"no archived document for {url} (run `storytrail check {url}` first)")
+    return doc
+
+
+def get_or_create_document(
+    session: Session, *, url: str, now: datetime, kind: str = "article", platform: str | None = None,
+    source_id: int | None = None, status: str = "active",
+) -> tuple[Document, bool]:
+    doc = find_document(session, url=url)
+    if doc is not None:
+        return doc, False
+    doc = Document(url=url, kind=kind, platform=platform, source_id=source_id, status=status,
+                   first_seen=now, last_seen=now)
+    session.add(doc)
+    session.flush()
+    return doc, True
+
+
+def add_alias(session: Session, *, document: Document, url: str) -> bool:
+    """Record ``url`` as another address of ``document``; False when it already names a document."""
+    if url == document.url or find_document(session, url=url) is not None:
+        return False
+    assert document.id is not None
+    session.add(DocumentAlias(url=url, document_id=document.id))
+    session.flush()
+    return True
+
+
+def aliases(session: Session, *, document_id: int) -> list[str]:
+    rows = session.exec(select(DocumentAlias.url).where(DocumentAlias.document_id == document_id))
+    return sorted(rows)
+
+
+def history(session: Session, *, document_id: int, channel: str) -> list[Prior]:
+    rows = session.exec(
+        select(Version.seq, Version.content_hash, Version.kind)
+        .where(Version.document_id == document_id, Version.channel == channel)
+        .order_by(col(Version.seq))
+    )
+    return [Prior(seq=s, content_hash=h, kind=VersionKind(k)) for s, h, k in rows]
+
+
+def latest_version(session: Session, *, document_id: int, channel: str) -> Version | None:
+    return session.exec(
+        select(Version)
+        .where(Version.document_id == document_id, Version.channel == channel)
+        .order_by(col(Version.seq).desc())
+    ).first()
+
+
+def list_versions(session: Session, *, document_id: int, channel: str | None = None) -> list[Version]:
+    query = select(Version).where(Version.document_id == document_id)
+    if channel:
+        query = query.where(Version.channel == channel)
+    return list(session.exec(query.order_by(col(Version.channel), col(Version.seq))))
+
+
+def get_version(session: Session, *, document_id: int, channel: str, seq: int) -> Version:
+    version = session.exec(
+        select(Version).where(Version.document_id == document_id, Version.channel == channel, Version.seq == seq)
+    ).first()
+    if version is None:
+        raise NotFoundError(f"no {channel} version {seq} of this document")
+    return version
+
+
+def version_at(session: Session, *, document_id: int, channel: str, at: datetime) -> Version | None:
+    """The version a reader saw at ``at``: the latest one observed at or before it."""
+    return session.exec(
+        select(Version)
+        .where(Version.document_id == document_id, Version.channel == channel, Version.observed_at <= at)
+        .order_by(col(Version.seq).desc())
+    ).first()
+
+
+def add_version(session: Session, **fields: Any) -> Version:
+    version = Version(**fields)
+    session.add(version)
+    session.flush()
+    return version
+
+
+def add_check(session: Session, **fields: Any) -> Check:
+    check = Check(**fields)
+    session.add(check)
+    session.flush()
+    return check
+
+
+def recent_checks(session: Session, *, document_id: int, limit: int = 50) -> list[Check]:
+    return list(
+        session.exec(
+            select(Check).where(Check.document_id == document_id).order_by(col(Check.at).desc()).limit(limit)
+        )
+    )
+
+
+def add_measurements(session: Session, *, document_id: int, at: datetime, values: dict[str, float]) -> None:
+    for name, value in values.items():
+        session.add(Measurement(document_id=document_id, at=at, name=name, value=float(value)))
+    session.flush()
+
+
+def count_versions(session: Session, *, document_ids: Sequence[int]) -> dict[int, int]:
+    if not document_ids:
+        return {}
+    rows = session.exec(
+        select(Version.document_id, func.count())
+        .where(col(Version.document_id).in_(document_ids))
+        .group_by(col(Version.document_id))
+    )
+    return {doc_id: n for doc_id, n in rows}
+
+
+def version_content(version: Version) -> Content:
+    """The stored fields of a version as a Content value (for diffs and exports)."""
+    return Content(
+        title=version.title, byline=version.byline, text=version.text, published=version.published,
+        modified=version.modified, canonical_url=version.canonical_url, language=version.language,
+        description=version.description, metadata=dict(version.meta or {}),
+    )
+
+
+def content_fields(content: Content) -> dict[str, Any]:
+    """Version column values for a Content value."""
+    return {
+        "title": content.title, "byline": content.byline, "text": content.text, "published": content.published,
+        "modified": content.modified, "canonical_url": content.canonical_url, "language": content.language,
+        "description": content.description, "meta": dict(content.metadata),
+    }
+
+
+def documents_with_pages(session: Session) -> list[int]:
+    rows = session.exec(select(Version.document_id).where(Version.channel == "page").distinct())
+    return sorted(rows)

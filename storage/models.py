@@ -1,0 +1,173 @@
+"""SQLModel tables (DESIGN.md, data model). Times are timezone-aware UTC everywhere."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from storage.types import JSONType, UTCDateTime
+
+
+def _time(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column_kwargs={}, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=default, sa_type=JSONType, nullable=False)
+
+
+class Source(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    kind: str = Field(max_length=32)  # feed, sitemap, page, search, mastodon, bluesky, telegram, reddit, youtube
+    url: str
+    params: dict[str, Any] = _json(dict)  # include/exclude, api, archive, template, credentials names...
+    every: str | None = Field(default=None, max_length=64)  # "10m" or a cron expression
+    politeness: dict[str, Any] = _json(dict)
+    ignore_patterns: list[str] = _json(list)  # regexes removed from text before hashing
+    remove_selectors: list[str] = _json(list)  # CSS selectors removed before extraction
+    enabled: bool = True
+    etag: str | None = None
+    last_modified: str | None = None
+    last_polled_at: datetime | None = _time()
+    next_poll_at: datetime | None = _time(index=True)
+    lease_owner: str | None = Field(default=None, max_length=120)
+    lease_until: datetime | None = _time()
+    created_at: datetime | None = _time()
+
+
+class Story(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(unique=True, max_length=200)
+    title: str
+    query: str = ""
+    seeds: list[str] = _json(list)
+    languages: list[str] = _json(list)
+    active_from: datetime | None = _time()
+    active_until: datetime | None = _time()
+    settings: dict[str, Any] = _json(dict)  # threshold, recheck_min/max, link_depth
+    created_at: datetime | None = _time()
+
+
+class Document(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(unique=True)  # canonical URL (articles) or public post URL (posts)
+    kind: str = Field(default="article", max_length=16)  # article | post
+    platform: str | None = Field(default=None, max_length=32)
+    status: str = Field(default="active", max_length=16, index=True)  # active, gone, retired, seen
+    source_id: int | None = Field(default=None, foreign_key="source.id", ondelete="SET NULL")
+    first_seen: datetime | None = _time()
+    last_seen: datetime | None = _time()
+    last_changed_at: datetime | None = _time()
+    next_check: datetime | None = _time(index=True)
+    check_interval_s: int | None = None
+    unchanged_checks: int = 0
+    missing_count: int = 0
+    etag: str | None = None
+    last_modified: str | None = None
+    simhash: int | None = Field(default=None, sa_type=sa.BigInteger)
+    duplicate_of: int | None = Field(default=None, foreign_key="document.id", ondelete="SET NULL")
+    settings: dict[str, Any] = _json(dict)  # per-document overrides (ignore rules from its source...)
+    lease_owner: str | None = Field(default=None, max_length=120)
+    lease_until: datetime | None = _time()
+
+
+class DocumentAlias(SQLModel, table=True):
+    __tablename__ = "document_alias"
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(unique=True)
+    document_id: int = Field(foreign_key="document.id", index=True, ondelete="CASCADE")
+
+
+class Version(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("document_id", "channel", "seq", name="uq_version_doc_channel_seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True, ondelete="CASCADE")
+    channel: str = Field(default="page", max_length=8)
+    seq: int
+    kind: str = Field(default="normal", max_length=16)  # normal, revert, tombstone, reextracted
+    revert_of: int | None = None  # seq this version returns to (kind revert)
+    observed_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    last_confirmed_at: datetime = Field(sa_type=UTCDateTime)
+    http_status: int | None = None
+    content_hash: str = Field(max_length=64, index=True)
+    raw_sha256: str | None = Field(default=None, max_length=64)
+    title: str | None = None
+    byline: str | None = None
+    description: str | None = None
+    published: datetime | None = _time()
+    modified: datetime | None = _time()
+    canonical_url: str | None = None
+    language: str | None = Field(default=None, max_length=16)
+    text: str = ""
+    meta: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType, nullable=False, sa_column_kwargs={"name": "metadata"})
+    extractor: str | None = Field(default=None, max_length=64)
+    extractor_version: str | None = Field(default=None, max_length=64)
+    normalizer_version: str | None = Field(default=None, max_length=16)
+    change_summary: dict[str, Any] = _json(dict)
+
+
+class Check(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int | None = Field(default=None, foreign_key="document.id", index=True, ondelete="CASCADE")
+    source_id: int | None = Field(default=None, foreign_key="source.id", index=True, ondelete="CASCADE")
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    channel: str = Field(default="page", max_length=8)
+    outcome: str = Field(max_length=16)  # new_version, unchanged, not_modified, error, gone, robots_denied
+    http_status: int | None = None
+    bytes: int | None = None
+    duration_ms: int | None = None
+    error: str | None = None
+    version_id: int | None = Field(default=None, foreign_key="version.id", ondelete="SET NULL")
+    # capture evidence, for WARC export
+    url: str | None = None
+    final_url: str | None = None
+    raw_sha256: str | None = Field(default=None, max_length=64, index=True)
+    request_headers: list[list[str]] = _json(list)
+    response_headers: list[list[str]] = _json(list)
+    http_version: str | None = Field(default=None, max_length=16)
+
+
+class Blob(SQLModel, table=True):
+    sha256: str = Field(primary_key=True, max_length=64)
+    size: int
+    compression: str = Field(default="zstd", max_length=8)
+    data: bytes = Field(sa_type=sa.LargeBinary)
+    created_at: datetime | None = _time()
+
+
+class StoryDocument(SQLModel, table=True):
+    __tablename__ = "story_document"
+    __table_args__ = (sa.UniqueConstraint("story_id", "document_id", name="uq_story_document"),)
+    id: int | None = Field(default=None, primary_key=True)
+    story_id: int = Field(foreign_key="story.id", index=True, ondelete="CASCADE")
+    document_id: int = Field(foreign_key="document.id", index=True, ondelete="CASCADE")
+    score: float = 0.0
+    reason: str = ""
+    via: str = Field(default="seed", max_length=16)  # source, link, seed, social, manual
+    source_id: int | None = Field(default=None, foreign_key="source.id", ondelete="SET NULL")
+    from_document_id: int | None = Field(default=None, foreign_key="document.id", ondelete="SET NULL")
+    depth: int = 0
+    discovered_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Measurement(SQLModel, table=True):
+    """Engagement counts over time (likes, reposts, views): measurements, never content."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True, ondelete="CASCADE")
+    at: datetime = Field(sa_type=UTCDateTime)
+    name: str = Field(max_length=32)
+    value: float
+
+
+class NodeLease(SQLModel, table=True):
+    """Named leases between daemons sharing one database (the scheduler leader)."""
+
+    __tablename__ = "node_lease"
+    name: str = Field(primary_key=True, max_length=64)
+    owner: str = Field(max_length=120)
+    until: datetime = Field(sa_type=UTCDateTime)
