@@ -190,8 +190,12 @@ def test_inferred_dates_never_make_a_version():
     base = dict(title="t", text="body")
     guessed = {"published_from": "htmldate", "modified_from": "htmldate"}
     a = Content(**base, published=datetime(2017, 9, 22, tzinfo=UTC), metadata=guessed)
-    b = Content(**base, published=datetime(2017, 9, 29, tzinfo=UTC), modified=datetime(2017, 9, 30, tzinfo=UTC),
-                metadata=guessed)
+    b = Content(
+        **base,
+        published=datetime(2017, 9, 29, tzinfo=UTC),
+        modified=datetime(2017, 9, 30, tzinfo=UTC),
+        metadata=guessed,
+    )
     assert content_hash(a) == content_hash(b)
     stated = {"published_from": "markup"}
     c = Content(**base, published=datetime(2017, 9, 22, tzinfo=UTC), metadata=stated)

@@ -1,0 +1,264 @@
+"""Commands for the archive itself: init, config check, check, versions, show, diff, reextract."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+from sqlmodel import Session
+
+from jobs.cli.common import (
+    ConfigOpt, DbOpt, JsonOpt, context, err, fail, iso, out, parse_time, print_json, ready_engine, run,
+    short_time,
+)
+from jobs.config import SAMPLE_CONFIG
+from jobs.services import open_services, utcnow
+from jobs.sync import sync_config
+from scraper.core.diff import diff_contents
+from scraper.core.diff_render import FORMATS, render
+from scraper.core.urls import canonicalize
+from storage import documents as docs
+from storage.models import Version
+
+if TYPE_CHECKING:
+    from jobs.pipeline import CheckReport
+
+config_app = typer.Typer(help="Work with the config file.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.add_typer(config_app, name="config")
+    config_app.command("check")(config_check)
+    app.command("check")(check)
+    app.command("versions")(versions)
+    app.command("show")(show)
+    app.command("diff")(diff)
+    app.command("reextract")(reextract)
+
+
+def init(db: DbOpt = None, config: ConfigOpt = None) -> None:
+    """Create or upgrade the database (alembic upgrade head) and write a sample config if none exists."""
+    ctx = context(db, config)
+    engine = ready_engine(ctx)
+    engine.dispose()
+    path = Path(ctx.settings.config)
+    if not path.exists():
+        path.write_text(SAMPLE_CONFIG, encoding="utf-8")
+        out.print(f"wrote a sample config to {path}")
+    out.print(f"database ready: {ctx.settings.database_url}")
+
+
+def config_check(db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """Validate the config file; errors name the line."""
+    ctx = context(db, config, config_required=True)
+    summary = {"config": ctx.config.path, "sources": len(ctx.config.sources), "stories": len(ctx.config.stories)}
+    if as_json:
+        print_json({"ok": True, **summary})
+        return
+    out.print(f"{ctx.config.path}: ok ({summary['sources']} sources, {summary['stories']} stories)")
+
+
+def check(
+    url: Annotated[str, typer.Argument(help="The page to fetch now.")],
+    story: Annotated[str | None, typer.Option("--story", metavar="SLUG", help="Attach the page to this story.")] = None,
+    db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Fetch one URL now and record a version (or a check when nothing changed)."""
+    ctx = context(db, config)
+    engine = ready_engine(ctx)
+    with Session(engine) as session:
+        sync_config(session, ctx.config, now=utcnow())
+        session.commit()
+
+    async def go() -> CheckReport:
+        from jobs.pipeline import check_url
+
+        # one page: extract inline rather than start a process pool
+        async with open_services(ctx.settings, engine=engine, extract_workers=0) as svc:
+            return await check_url(svc, url, story_slug=story)
+
+    report = run(go())
+    failed = report.outcome.value in ("error", "robots_denied")
+    if as_json:
+        print_json(report.to_json())
+    elif failed:
+        err.print(f"error: {report.error}", highlight=False, markup=False)
+    else:
+        out.print(_report_line(report), highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _report_line(r: CheckReport) -> str:
+    o = r.outcome.value
+    if o == "new_version":
+        kind = "" if r.kind == "normal" else f" ({r.kind})"
+        return f"version {r.seq}{kind} of {r.url}: {r.summary}"
+    if o in ("unchanged", "not_modified"):
+        how = "HTTP 304" if o == "not_modified" else "same content"
+        return f"unchanged ({how}): {r.url} is still version {r.seq}"
+    if o == "gone":
+        return f"gone: {r.url}: {r.summary}"
+    return f"{o}: {r.error}"
+
+
+def _find(session: Session, url: str) -> int:
+    doc = docs.find_document(session, url=url) or docs.get_document(session, url=canonicalize(url))
+    assert doc.id is not None
+    return doc.id
+
+
+def _channel(session: Session, document_id: int, channel: str | None) -> str:
+    if channel:
+        return channel
+    found = {v.channel for v in docs.list_versions(session, document_id=document_id)}
+    for name in ("page", "api", "feed"):
+        if name in found:
+            return name
+    return "page"
+
+
+ChannelOpt = Annotated[
+    str | None, typer.Option("--channel", help="page, feed or api (default: page, else the one that exists).")
+]
+
+
+def versions(url: str, channel: ChannelOpt = None, db: DbOpt = None, config: ConfigOpt = None,
+             as_json: JsonOpt = False) -> None:
+    """List the versions of a document."""
+    ctx = context(db, config)
+    with Session(ready_engine(ctx)) as session:
+        doc_id = _find(session, url)
+        rows = docs.list_versions(session, document_id=doc_id, channel=channel)
+    if as_json:
+        print_json([_version_json(v) for v in rows])
+        return
+    table = Table("channel", "seq", "kind", "observed (UTC)", "last confirmed", "title", "change", title=url)
+    for v in rows:
+        table.add_row(v.channel, str(v.seq), v.kind, short_time(v.observed_at), short_time(v.last_confirmed_at),
+                      v.title or "", str(v.change_summary.get("summary", "")))
+    out.print(table)
+
+
+def _version_json(v: Version, *, text: bool = False) -> dict[str, object]:
+    data: dict[str, object] = {
+        "channel": v.channel, "seq": v.seq, "kind": v.kind, "revert_of": v.revert_of,
+        "observed_at": iso(v.observed_at), "last_confirmed_at": iso(v.last_confirmed_at),
+        "http_status": v.http_status, "content_hash": v.content_hash, "raw_sha256": v.raw_sha256,
+        "title": v.title, "byline": v.byline, "published": iso(v.published), "modified": iso(v.modified),
+        "canonical_url": v.canonical_url, "language": v.language, "extractor": v.extractor,
+        "extractor_version": v.extractor_version, "change_summary": v.change_summary,
+    }
+    if text:
+        data |= {"description": v.description, "text": v.text, "metadata": v.meta}
+    return data
+
+
+def show(
+    url: str,
+    version: Annotated[int | None, typer.Option("--version", metavar="N", help="Version number.")] = None,
+    at: Annotated[str | None, typer.Option("--at", metavar="TIME", help="The version current at this time.")] = None,
+    channel: ChannelOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Print one version's content (the latest, version N, or as it was at TIME)."""
+    if version is not None and at is not None:
+        fail("give --version or --at, not both", 2)
+    when = parse_time(at, "--at") if at is not None else None
+    ctx = context(db, config)
+    with Session(ready_engine(ctx)) as session:
+        doc_id = _find(session, url)
+        ch = _channel(session, doc_id, channel)
+        v = _pick(session, doc_id, ch, version, when)
+    if as_json:
+        print_json(_version_json(v, text=True))
+        return
+    out.print(f"[bold]{v.title or '(no title)'}[/]", highlight=False)
+    meta = [f"{v.channel} version {v.seq} ({v.kind})", f"observed {short_time(v.observed_at)}"]
+    if v.byline:
+        meta.append(f"by {v.byline}")
+    if v.published:
+        meta.append(f"published {short_time(v.published)}")
+    out.print(" · ".join(meta), style="dim", highlight=False)
+    out.print()
+    out.print(v.text or "(no text)", highlight=False, markup=False)
+
+
+def _pick(session: Session, doc_id: int, channel: str, seq: int | None, when: datetime | None) -> Version:
+    if seq is not None:
+        return docs.get_version(session, document_id=doc_id, channel=channel, seq=seq)
+    if when is not None:
+        found = docs.version_at(session, document_id=doc_id, channel=channel, at=when)
+        if found is None:
+            fail(f"no {channel} version existed yet at {iso(when)}")
+        return found
+    latest = docs.latest_version(session, document_id=doc_id, channel=channel)
+    if latest is None:
+        fail(f"no {channel} versions recorded for this document")
+    return latest
+
+
+def diff(
+    url: str,
+    from_seq: Annotated[int | None, typer.Option("--from", metavar="N", help="Older version (default: the one before --to).")] = None,
+    to_seq: Annotated[int | None, typer.Option("--to", metavar="M", help="Newer version (default: the latest).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(FORMATS)}.")] = "text",
+    channel: ChannelOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Show what changed between two versions of a document."""
+    if as_json:
+        fmt = "json"
+    if fmt not in FORMATS:
+        fail(f"--format {fmt!r} is not one of: {', '.join(FORMATS)}", 2)
+    ctx = context(db, config)
+    with Session(ready_engine(ctx)) as session:
+        doc_id = _find(session, url)
+        ch = _channel(session, doc_id, channel)
+        new = _pick(session, doc_id, ch, to_seq, None)
+        old_seq = from_seq if from_seq is not None else new.seq - 1
+        if old_seq < 1:
+            fail(f"{url} has only one {ch} version: nothing to compare (see `storytrail show`)")
+        old = docs.get_version(session, document_id=doc_id, channel=ch, seq=old_seq)
+    old_c, new_c = docs.version_content(old), docs.version_content(new)
+    result = diff_contents(old_c, new_c)
+    labels = {"old_label": f"{ch} v{old.seq} ({short_time(old.observed_at)})",
+              "new_label": f"{ch} v{new.seq} ({short_time(new.observed_at)})"}
+    if fmt == "text" and out.is_terminal:
+        from jobs.diffview import render_rich
+
+        out.print(f"[bold]{url}[/]  {labels['old_label']} → {labels['new_label']}", highlight=False)
+        out.print(render_rich(result))
+        return
+    import sys
+
+    sys.stdout.write(render(result, fmt, old=old_c, new=new_c, **labels).rstrip("\n") + "\n")
+
+
+def reextract(
+    url: Annotated[str | None, typer.Argument(help="One document (or use --all).")] = None,
+    all_docs: Annotated[bool, typer.Option("--all", help="Every document with a stored raw body.")] = False,
+    db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Re-derive text from stored raw bodies with the current extractor (kind `reextracted`)."""
+    if bool(url) == all_docs:
+        fail("give a URL or --all", 2)
+    ctx = context(db, config)
+    engine = ready_engine(ctx)
+    with Session(engine) as session:
+        ids = [_find(session, url)] if url else docs.documents_with_pages(session)
+
+    async def go() -> list[CheckReport | None]:
+        from jobs.pipeline import reextract_document
+
+        async with open_services(ctx.settings, engine=engine) as svc:
+            return [await reextract_document(svc, i) for i in ids]
+
+    reports = [r for r in run(go()) if r is not None]
+    changed = [r for r in reports if r.outcome.value == "new_version"]
+    if as_json:
+        print_json({"documents": len(ids), "reextracted": len(reports), "changed": len(changed)})
+        return
+    err.print(f"{len(ids)} documents, {len(reports)} re-extracted, {len(changed)} gave new text")

@@ -1,0 +1,1 @@
+"""The offline demo: an evolving sample news site about the Valdai residence claim."""

@@ -1,0 +1,60 @@
+"""The services a command or the daemon works with, built once and passed in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from jobs.metrics import Metrics
+from jobs.settings import Settings
+from scraper.extractpool import ExtractorPool
+from scraper.http import FetchConfig, Fetcher
+from storage.db import make_engine
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    fetcher: Fetcher
+    extractor: ExtractorPool
+    metrics: Metrics
+    clock: Callable[[], datetime] = utcnow
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+
+def fetch_config(settings: Settings) -> FetchConfig:
+    values = {f.name: getattr(settings, f.name) for f in fields(FetchConfig) if hasattr(settings, f.name)}
+    values["user_agent"] = settings.full_user_agent
+    values["allow_hosts"] = tuple(settings.allow_hosts)
+    return FetchConfig(**values)
+
+
+@asynccontextmanager
+async def open_services(
+    settings: Settings, *, engine: Engine | None = None, clock: Callable[[], datetime] = utcnow,
+    extract_workers: int | None = None,
+) -> AsyncIterator[Services]:
+    own_engine = engine is None
+    engine = engine or make_engine(settings.database_url)
+    workers = settings.extract_workers if extract_workers is None else extract_workers
+    fetcher = Fetcher(fetch_config(settings), clock=clock)
+    pool = ExtractorPool(workers)
+    try:
+        yield Services(settings=settings, engine=engine, fetcher=fetcher, extractor=pool, metrics=Metrics(), clock=clock)
+    finally:
+        await fetcher.aclose()
+        pool.close()
+        if own_engine:
+            engine.dispose()
