@@ -5,20 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from jobs.clock import utcnow
 from jobs.metrics import Metrics
 from jobs.settings import Settings
 from scraper.extractpool import ExtractorPool
 from scraper.http import FetchConfig, Fetcher
 from storage.db import make_engine
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+__all__ = ["Services", "fetch_config", "open_services", "utcnow"]
 
 
 @dataclass

@@ -15,10 +15,9 @@ from jobs.cli.common import (
     short_time,
 )
 from jobs.config import SAMPLE_CONFIG
-from jobs.services import open_services, utcnow
+from jobs.clock import utcnow
 from jobs.sync import sync_config
-from scraper.core.diff import diff_contents
-from scraper.core.diff_render import FORMATS, render
+from scraper.core.diff_render import FORMATS
 from scraper.core.urls import canonicalize
 from storage import documents as docs
 from storage.models import Version
@@ -76,6 +75,7 @@ def check(
 
     async def go() -> CheckReport:
         from jobs.pipeline import check_url
+        from jobs.services import open_services
 
         # one page: extract inline rather than start a process pool
         async with open_services(ctx.settings, engine=engine, extract_workers=0) as svc:
@@ -222,6 +222,9 @@ def diff(
         if old_seq < 1:
             fail(f"{url} has only one {ch} version: nothing to compare (see `storytrail show`)")
         old = docs.get_version(session, document_id=doc_id, channel=ch, seq=old_seq)
+    from scraper.core.diff import diff_contents
+    from scraper.core.diff_render import render
+
     old_c, new_c = docs.version_content(old), docs.version_content(new)
     result = diff_contents(old_c, new_c)
     labels = {"old_label": f"{ch} v{old.seq} ({short_time(old.observed_at)})",
@@ -252,6 +255,7 @@ def reextract(
 
     async def go() -> list[CheckReport | None]:
         from jobs.pipeline import reextract_document
+        from jobs.services import open_services
 
         async with open_services(ctx.settings, engine=engine) as svc:
             return [await reextract_document(svc, i) for i in ids]

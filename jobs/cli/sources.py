@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from jobs.cli.common import ConfigOpt, DbOpt, JsonOpt, context, fail, iso, out, print_json, ready_engine, short_time
 from jobs.config import SOURCE_KINDS, SourceConfig
-from jobs.services import utcnow
+from jobs.clock import utcnow
 from jobs.sync import source_fields, sync_config
 from storage import catalog
 
