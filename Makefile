@@ -30,7 +30,7 @@ demo: $(STAMP)  ## run the offline demo (evolving local news site -> archive in 
 test: $(STAMP)  ## run every check: lint, types, import layers, then the test suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy .
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
@@ -40,7 +40,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy .
+	$(BIN)/mypy
 
 imports: $(STAMP)
 	$(BIN)/lint-imports

@@ -20,7 +20,9 @@ PAGES = 240
 
 
 def corpus_pages(limit: int) -> list[bytes]:
-    root = Path(os.environ.get("STORYTRAIL_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"))
+    root = Path(
+        os.environ.get("STORYTRAIL_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus")
+    )
     files = sorted((root / "extraction-trafilatura" / "html").glob("*.htm*"))
     files += sorted((root / "extraction-readability").glob("*/source.html"))
     return [f.read_bytes() for f in files[:limit]]
@@ -34,7 +36,9 @@ def generated_pages(n: int) -> list[bytes]:
     for i in range(n):
         a = ALL[i % len(ALL)]
         extra = tuple(f"Paragraph {j} of generated article {i}: " + "words " * 40 for j in range(8))
-        page = render_article(a.__class__(**{**a.__dict__, "slug": f"g/{i}", "paragraphs": a.paragraphs + extra}), "")
+        page = render_article(
+            a.__class__(**{**a.__dict__, "slug": f"g/{i}", "paragraphs": a.paragraphs + extra}), ""
+        )
         out.append(page.encode())
     return out
 
@@ -56,7 +60,7 @@ def _serve(bodies: list[bytes], port_q: Any) -> None:
         def log_message(self, *a: object) -> None:
             return
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             if self.path == "/robots.txt":
                 body, status, etag = b"User-agent: *\n", 200, None
             else:
@@ -98,8 +102,15 @@ async def _pipeline(base: str, n: int, db: str, workers: int) -> tuple[float, An
 
     engine = make_engine(db)
     upgrade(engine)
-    settings = Settings(database_url=db, allow_hosts=["127.0.0.1"], per_host_delay=0.0, per_host_concurrency=32,
-                        global_concurrency=32, extract_workers=workers, retries=0)
+    settings = Settings(
+        database_url=db,
+        allow_hosts=["127.0.0.1"],
+        per_host_delay=0.0,
+        per_host_concurrency=32,
+        global_concurrency=32,
+        extract_workers=workers,
+        retries=0,
+    )
     async with open_services(settings, engine=engine) as svc:
         await svc.extractor.extract("<html><body><p>warm up the workers</p></body></html>", None)
         sem = asyncio.Semaphore(16)
@@ -139,20 +150,25 @@ def run() -> str:
         bare = bare_trafilatura(bodies)
         workers = os.cpu_count() or 1
         with tempfile.TemporaryDirectory() as tmp:
-            elapsed, reports, recheck = asyncio.run(_pipeline(base, len(bodies), f"sqlite:///{tmp}/b.db", workers))
+            elapsed, reports, recheck = asyncio.run(
+                _pipeline(base, len(bodies), f"sqlite:///{tmp}/b.db", workers)
+            )
     finally:
         proc.terminate()
     ok = sum(1 for r in reports if r.outcome.value == "new_version")
     n = len(bodies)
     lines = [
-        f"Pages: {origin}; {ok}/{n} stored as new versions; pipeline with {workers} extraction workers on SQLite.",
+        f"Pages: {origin}; {ok}/{n} stored as new versions; "
+        f"pipeline with {workers} extraction workers on SQLite.",
         "",
         "| run | pages | seconds | pages/s |",
         "|---|---|---|---|",
         f"| bare trafilatura, one process (decode + extract) | {n} | {bare:.2f} | {n / bare:.1f} |",
-        f"| storytrail pipeline (fetch, blob, extract in pool, hash, version, check) | {n} | {elapsed:.2f} | {n / elapsed:.1f} |",
+        f"| storytrail pipeline (fetch, blob, extract in pool, hash, version, check) | {n} "
+        f"| {elapsed:.2f} | {n / elapsed:.1f} |",
         "",
-        f"Pipeline speed vs bare single-process extraction: **{bare / elapsed:.2f}x** (target >= 1.6x on 2 cores).",
+        f"Pipeline speed vs bare single-process extraction: **{bare / elapsed:.2f}x** "
+        "(target >= 1.6x on 2 cores).",
         "",
         "| unchanged re-check | CPU ms per check (target < 3) |",
         "|---|---|",

@@ -1,7 +1,7 @@
 """Runs the benchmarks and writes bench/RESULTS.md (machine and date included).
 
-    python -m bench.run                 # every benchmark
-    python -m bench.run pipeline diff   # some of them; other sections of RESULTS.md are kept
+python -m bench.run                 # every benchmark
+python -m bench.run pipeline diff   # some of them; other sections of RESULTS.md are kept
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ def machine() -> str:
         mem = f", {kb / 1024 / 1024:.0f} GiB RAM"
     except (OSError, ValueError, IndexError):
         pass
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}){mem}, Python {platform.python_version()}"
+    system = f"{platform.system()} {platform.machine()}"
+    return f"{system}, {os.cpu_count()} cores ({cpu}){mem}, Python {platform.python_version()}"
 
 
 def sections(text: str) -> dict[str, str]:
@@ -59,7 +60,10 @@ def main(names: list[str]) -> None:
         kept[name] = f"## {name}\n\n_{stamp} · {machine()}_\n\n{body.strip()}\n"
         print(body)
     order = [n for n in BENCHES if n in kept]
-    head = "# Benchmark results\n\nWritten by `make bench` (`python -m bench.run`); each section says when and where it ran.\n\n"
+    head = (
+        "# Benchmark results\n\nWritten by `make bench` (`python -m bench.run`); "
+        "each section says when and where it ran.\n\n"
+    )
     RESULTS.write_text(head + "\n".join(kept[n] for n in order))
     print(f"wrote {RESULTS}")
 

@@ -120,8 +120,14 @@ def _validate(path: str, text: str, data: dict[str, Any]) -> Config:
     unknown = set(data) - {"source", "story", "settings"}
     if unknown:
         name = sorted(unknown)[0]
-        raise ConfigError(path, _key_line(text, name), f"unknown table {name!r} (expected [[source]], [[story]], [settings])")
-    sources = [_item(path, text, "source", i, SourceConfig, raw) for i, raw in enumerate(data.get("source", []))]
+        raise ConfigError(
+            path,
+            _key_line(text, name),
+            f"unknown table {name!r} (expected [[source]], [[story]], [settings])",
+        )
+    sources = [
+        _item(path, text, "source", i, SourceConfig, raw) for i, raw in enumerate(data.get("source", []))
+    ]
     stories = [_item(path, text, "story", i, StoryConfig, raw) for i, raw in enumerate(data.get("story", []))]
     _unique(path, text, "source", [s.name for s in sources], "name")
     _unique(path, text, "story", [s.slug for s in stories], "slug")
@@ -171,7 +177,9 @@ def _validate_settings(path: str, text: str, settings: Any) -> None:
         Settings.model_validate(settings)
     except ValidationError as exc:
         key = str(exc.errors()[0]["loc"][0])
-        raise ConfigError(path, _key_line(text, key), f"[settings] {key!r}: {exc.errors()[0]['msg']}") from None
+        raise ConfigError(
+            path, _key_line(text, key), f"[settings] {key!r}: {exc.errors()[0]['msg']}"
+        ) from None
 
 
 def _table_line(text: str, table: str, index: int) -> int | None:

@@ -25,7 +25,7 @@ from scraper.core.versioning import TOMBSTONE_HASH, Action, decide, is_gone_stat
 from scraper.http import FetchError, FetchResult, RobotsDenied
 from storage import blobs, catalog
 from storage import documents as docs
-from storage.models import Document, Version
+from storage.models import Document, Source, Version
 
 
 @dataclass
@@ -49,7 +49,12 @@ class CheckReport:
 
 
 async def check_url(
-    svc: Services, url: str, *, story_slug: str | None = None, via: str = "manual", source_id: int | None = None
+    svc: Services,
+    url: str,
+    *,
+    story_slug: str | None = None,
+    via: str = "manual",
+    source_id: int | None = None,
 ) -> CheckReport:
     """Enrol ``url`` (creating its document) and check it now."""
     canonical = canonicalize(url)
@@ -61,8 +66,15 @@ async def check_url(
         if story_slug:
             story = catalog.get_story(session, slug=story_slug)
             assert story.id is not None and doc.id is not None
-            catalog.link_story_document(session, story_id=story.id, document_id=doc.id, now=now, via=via,
-                                        reason=f"added by {via}", source_id=source_id)
+            catalog.link_story_document(
+                session,
+                story_id=story.id,
+                document_id=doc.id,
+                now=now,
+                via=via,
+                reason=f"added by {via}",
+                source_id=source_id,
+            )
         session.add(doc)
         session.commit()
         assert doc.id is not None
@@ -107,15 +119,26 @@ def _document(session: Session, document_id: int) -> Document:
 
 def _check_fields(result: FetchResult, raw_sha256: str | None = None) -> dict[str, Any]:
     return {
-        "at": result.fetched_at, "http_status": result.status, "bytes": len(result.body),
-        "duration_ms": int(result.elapsed * 1000), "url": result.url, "final_url": result.final_url,
-        "raw_sha256": raw_sha256, "request_headers": [list(h) for h in result.request_headers],
-        "response_headers": [list(h) for h in result.headers], "http_version": result.http_version,
+        "at": result.fetched_at,
+        "http_status": result.status,
+        "bytes": len(result.body),
+        "duration_ms": int(result.elapsed * 1000),
+        "url": result.url,
+        "final_url": result.final_url,
+        "raw_sha256": raw_sha256,
+        "request_headers": [list(h) for h in result.request_headers],
+        "response_headers": [list(h) for h in result.headers],
+        "http_version": result.http_version,
     }
 
 
 def _record_failure(
-    svc: Services, document_id: int, url: str, exc: FetchError | str, elapsed: float, *,
+    svc: Services,
+    document_id: int,
+    url: str,
+    exc: FetchError | str,
+    elapsed: float,
+    *,
     result: FetchResult | None = None,
 ) -> CheckReport:
     outcome = CheckOutcome.ROBOTS_DENIED if isinstance(exc, RobotsDenied) else CheckOutcome.ERROR
@@ -123,17 +146,25 @@ def _record_failure(
     now = svc.clock()
     with svc.session() as session:
         doc = _document(session, document_id)
-        extra = _check_fields(result) if result else {"at": now, "url": url, "duration_ms": int(elapsed * 1000)}
+        extra = (
+            _check_fields(result) if result else {"at": now, "url": url, "duration_ms": int(elapsed * 1000)}
+        )
         docs.add_check(session, document_id=document_id, outcome=outcome.value, error=message, **extra)
         schedule_next(session, doc, now=now, changed=False)
         session.commit()
     svc.metrics.error(outcome.value if outcome == CheckOutcome.ROBOTS_DENIED else type(exc).__name__)
-    return CheckReport(url=url, outcome=outcome, document_id=document_id, error=message,
-                       http_status=result.status if result else None)
+    return CheckReport(
+        url=url,
+        outcome=outcome,
+        document_id=document_id,
+        error=message,
+        http_status=result.status if result else None,
+    )
 
 
-def _record_confirmation(svc: Services, document_id: int, result: FetchResult, outcome: CheckOutcome,
-                         raw_sha256: str | None = None) -> CheckReport:
+def _record_confirmation(
+    svc: Services, document_id: int, result: FetchResult, outcome: CheckOutcome, raw_sha256: str | None = None
+) -> CheckReport:
     now = result.fetched_at
     with svc.session() as session:
         doc = _document(session, document_id)
@@ -142,12 +173,19 @@ def _record_confirmation(svc: Services, document_id: int, result: FetchResult, o
             latest.last_confirmed_at = now
             session.add(latest)
         _note_seen(doc, result, now)
-        docs.add_check(session, document_id=document_id, outcome=outcome.value,
-                       version_id=latest.id if latest else None, **_check_fields(result, raw_sha256))
+        docs.add_check(
+            session,
+            document_id=document_id,
+            outcome=outcome.value,
+            version_id=latest.id if latest else None,
+            **_check_fields(result, raw_sha256),
+        )
         schedule_next(session, doc, now=now, changed=False)
         session.commit()
         seq = latest.seq if latest else None
-    return CheckReport(url=result.url, outcome=outcome, document_id=document_id, seq=seq, http_status=result.status)
+    return CheckReport(
+        url=result.url, outcome=outcome, document_id=document_id, seq=seq, http_status=result.status
+    )
 
 
 def _note_seen(doc: Document, result: FetchResult, now: datetime) -> None:
@@ -171,28 +209,55 @@ def _record_gone(svc: Services, document_id: int, result: FetchResult) -> CheckR
             version = _write_tombstone(session, doc, history[-1].seq + 1, now, result.status)
             doc.status = "gone"
             svc.metrics.version_created(VersionKind.TOMBSTONE.value, Channel.PAGE.value)
-        docs.add_check(session, document_id=document_id, outcome=CheckOutcome.GONE.value,
-                       version_id=version.id if version else None, **_check_fields(result))
+        docs.add_check(
+            session,
+            document_id=document_id,
+            outcome=CheckOutcome.GONE.value,
+            version_id=version.id if version else None,
+            **_check_fields(result),
+        )
         schedule_next(session, doc, now=now, changed=False)
         session.commit()
         missing = doc.missing_count
     return CheckReport(
-        url=result.url, outcome=CheckOutcome.GONE, document_id=document_id, http_status=result.status,
-        seq=version.seq if version else None, kind=version.kind if version else None,
+        url=result.url,
+        outcome=CheckOutcome.GONE,
+        document_id=document_id,
+        http_status=result.status,
+        seq=version.seq if version else None,
+        kind=version.kind if version else None,
         summary="deleted (tombstone written)" if version else f"HTTP {result.status} ({missing} in a row)",
     )
 
 
-def _write_tombstone(session: Session, doc: Document, seq: int, now: datetime, status: int | None,
-                     channel: str = Channel.PAGE.value) -> Version:
+def _write_tombstone(
+    session: Session,
+    doc: Document,
+    seq: int,
+    now: datetime,
+    status: int | None,
+    channel: str = Channel.PAGE.value,
+) -> Version:
     assert doc.id is not None
     previous = docs.latest_version(session, document_id=doc.id, channel=channel)
     return docs.add_version(
-        session, document_id=doc.id, channel=channel, seq=seq, kind=VersionKind.TOMBSTONE.value,
-        observed_at=now, last_confirmed_at=now, http_status=status, content_hash=TOMBSTONE_HASH,
-        title=previous.title if previous else None, text="",
-        change_summary={"summary": "deleted", "significance": 1.0, "deleted": True,
-                        "last_seq": previous.seq if previous else None},
+        session,
+        document_id=doc.id,
+        channel=channel,
+        seq=seq,
+        kind=VersionKind.TOMBSTONE.value,
+        observed_at=now,
+        last_confirmed_at=now,
+        http_status=status,
+        content_hash=TOMBSTONE_HASH,
+        title=previous.title if previous else None,
+        text="",
+        change_summary={
+            "summary": "deleted",
+            "significance": 1.0,
+            "deleted": True,
+            "last_seq": previous.seq if previous else None,
+        },
     )
 
 
@@ -213,14 +278,22 @@ async def _record_page(svc: Services, document_id: int, result: FetchResult) -> 
     svc.metrics.observe_extract(time.perf_counter() - started)
     content = normalize_content(extracted.content, ignore_patterns=ignore)
     return _store_content(
-        svc, document_id, Channel.PAGE, content, now=result.fetched_at, result=result, raw_sha256=raw_sha,
+        svc,
+        document_id,
+        Channel.PAGE,
+        content,
+        now=result.fetched_at,
+        result=result,
+        raw_sha256=raw_sha,
         extractor=(EXTRACTOR_NAME, EXTRACTOR_VERSION),
     )
 
 
 def _same_raw(latest: Version | None, raw_sha: str) -> bool:
     return (
-        latest is not None and latest.raw_sha256 == raw_sha and latest.kind != VersionKind.TOMBSTONE.value
+        latest is not None
+        and latest.raw_sha256 == raw_sha
+        and latest.kind != VersionKind.TOMBSTONE.value
         and latest.extractor_version == EXTRACTOR_VERSION
     )
 
@@ -229,7 +302,7 @@ def _ignore_rules(session: Session, doc: Document) -> tuple[list[str], list[str]
     settings = doc.settings or {}
     ignore, remove = list(settings.get("ignore", [])), list(settings.get("remove", []))
     if doc.source_id:
-        source = session.get(catalog.Source, doc.source_id)
+        source = session.get(Source, doc.source_id)
         if source is not None:
             ignore += source.ignore_patterns
             remove += source.remove_selectors
@@ -237,15 +310,32 @@ def _ignore_rules(session: Session, doc: Document) -> tuple[list[str], list[str]
 
 
 def _store_content(
-    svc: Services, document_id: int, channel: Channel, content: Content, *, now: datetime,
-    result: FetchResult | None = None, raw_sha256: str | None = None, extractor: tuple[str, str] | None = None,
+    svc: Services,
+    document_id: int,
+    channel: Channel,
+    content: Content,
+    *,
+    now: datetime,
+    result: FetchResult | None = None,
+    raw_sha256: str | None = None,
+    extractor: tuple[str, str] | None = None,
     reextracted: bool = False,
 ) -> CheckReport:
     digest = content_hash(content)
     for attempt in range(2):
         try:
-            return _write_content(svc, document_id, channel, content, digest, now=now, result=result,
-                                  raw_sha256=raw_sha256, extractor=extractor, reextracted=reextracted)
+            return _write_content(
+                svc,
+                document_id,
+                channel,
+                content,
+                digest,
+                now=now,
+                result=result,
+                raw_sha256=raw_sha256,
+                extractor=extractor,
+                reextracted=reextracted,
+            )
         except IntegrityError:
             if attempt:  # another worker wrote the same seq twice in a row: give up loudly
                 raise
@@ -253,8 +343,17 @@ def _store_content(
 
 
 def _write_content(
-    svc: Services, document_id: int, channel: Channel, content: Content, digest: str, *, now: datetime,
-    result: FetchResult | None, raw_sha256: str | None, extractor: tuple[str, str] | None, reextracted: bool,
+    svc: Services,
+    document_id: int,
+    channel: Channel,
+    content: Content,
+    digest: str,
+    *,
+    now: datetime,
+    result: FetchResult | None,
+    raw_sha256: str | None,
+    extractor: tuple[str, str] | None,
+    reextracted: bool,
 ) -> CheckReport:
     with svc.session() as session:
         doc = _document(session, document_id)
@@ -267,25 +366,58 @@ def _write_content(
             latest.last_confirmed_at = now
             session.add(latest)
             _touch(doc, result, now)
-            docs.add_check(session, document_id=document_id, channel=channel.value, version_id=latest.id,
-                           outcome=CheckOutcome.UNCHANGED.value, **check_extra)
+            docs.add_check(
+                session,
+                document_id=document_id,
+                channel=channel.value,
+                version_id=latest.id,
+                outcome=CheckOutcome.UNCHANGED.value,
+                **check_extra,
+            )
             schedule_next(session, doc, now=now, changed=False)
             session.commit()
-            return CheckReport(url=doc.url, outcome=CheckOutcome.UNCHANGED, document_id=document_id,
-                               channel=channel.value, seq=latest.seq, http_status=result.status if result else None)
-        previous = docs.version_content(latest) if latest and latest.kind != VersionKind.TOMBSTONE.value else None
+            return CheckReport(
+                url=doc.url,
+                outcome=CheckOutcome.UNCHANGED,
+                document_id=document_id,
+                channel=channel.value,
+                seq=latest.seq,
+                http_status=result.status if result else None,
+            )
+        previous = (
+            docs.version_content(latest) if latest and latest.kind != VersionKind.TOMBSTONE.value else None
+        )
         summary = change_summary(diff_contents(previous, content))
         if decision.action == Action.RESTORED:
-            summary = {**summary, "summary": "restored after deletion; " + summary.get("summary", ""), "restored": True}
+            summary = {
+                **summary,
+                "summary": "restored after deletion; " + summary.get("summary", ""),
+                "restored": True,
+            }
         if decision.action == Action.REVERT:
-            summary = {**summary, "summary": f"reverted to version {decision.revert_of}", "revert_of": decision.revert_of}
+            summary = {
+                **summary,
+                "summary": f"reverted to version {decision.revert_of}",
+                "revert_of": decision.revert_of,
+            }
         assert decision.seq is not None
         version = docs.add_version(
-            session, document_id=document_id, channel=channel.value, seq=decision.seq, kind=decision.kind.value,
-            revert_of=decision.revert_of, observed_at=now, last_confirmed_at=now,
-            http_status=result.status if result else None, content_hash=digest, raw_sha256=raw_sha256,
-            extractor=extractor[0] if extractor else None, extractor_version=extractor[1] if extractor else None,
-            normalizer_version=NORMALIZER_VERSION, change_summary=summary, **docs.content_fields(content),
+            session,
+            document_id=document_id,
+            channel=channel.value,
+            seq=decision.seq,
+            kind=decision.kind.value,
+            revert_of=decision.revert_of,
+            observed_at=now,
+            last_confirmed_at=now,
+            http_status=result.status if result else None,
+            content_hash=digest,
+            raw_sha256=raw_sha256,
+            extractor=extractor[0] if extractor else None,
+            extractor_version=extractor[1] if extractor else None,
+            normalizer_version=NORMALIZER_VERSION,
+            change_summary=summary,
+            **docs.content_fields(content),
         )
         _touch(doc, result, now)
         if channel == Channel.PAGE and not reextracted:
@@ -293,15 +425,27 @@ def _write_content(
             doc.simhash = _signed(simhash(content.text)) if content.text else None
             if content.canonical_url:
                 _alias_canonical(session, doc, content.canonical_url)
-        docs.add_check(session, document_id=document_id, channel=channel.value, version_id=version.id,
-                       outcome=CheckOutcome.NEW_VERSION.value, **check_extra)
+        docs.add_check(
+            session,
+            document_id=document_id,
+            channel=channel.value,
+            version_id=version.id,
+            outcome=CheckOutcome.NEW_VERSION.value,
+            **check_extra,
+        )
         schedule_next(session, doc, now=now, changed=not reextracted)
         session.commit()
     svc.metrics.version_created(decision.kind.value, channel.value)
     return CheckReport(
-        url=doc.url, outcome=CheckOutcome.NEW_VERSION, document_id=document_id, channel=channel.value,
-        seq=version.seq, kind=version.kind, revert_of=version.revert_of,
-        http_status=result.status if result else None, summary=str(summary.get("summary", "")),
+        url=doc.url,
+        outcome=CheckOutcome.NEW_VERSION,
+        document_id=document_id,
+        channel=channel.value,
+        seq=version.seq,
+        kind=version.kind,
+        revert_of=version.revert_of,
+        http_status=result.status if result else None,
+        summary=str(summary.get("summary", "")),
     )
 
 
@@ -348,11 +492,23 @@ def record_channel_gone(svc: Services, document_id: int, channel: Channel, *, no
         if should_tombstone(history, doc.missing_count):
             version = _write_tombstone(session, doc, history[-1].seq + 1, now, None, channel=channel.value)
             doc.status = "gone"
-        docs.add_check(session, document_id=document_id, channel=channel.value, at=now,
-                       outcome=CheckOutcome.GONE.value, version_id=version.id if version else None)
+        docs.add_check(
+            session,
+            document_id=document_id,
+            channel=channel.value,
+            at=now,
+            outcome=CheckOutcome.GONE.value,
+            version_id=version.id if version else None,
+        )
         session.commit()
-    return CheckReport(url=doc.url, outcome=CheckOutcome.GONE, document_id=document_id, channel=channel.value,
-                       seq=version.seq if version else None, kind=version.kind if version else None)
+    return CheckReport(
+        url=doc.url,
+        outcome=CheckOutcome.GONE,
+        document_id=document_id,
+        channel=channel.value,
+        seq=version.seq if version else None,
+        kind=version.kind if version else None,
+    )
 
 
 async def reextract_document(svc: Services, document_id: int) -> CheckReport | None:
@@ -372,5 +528,13 @@ async def reextract_document(svc: Services, document_id: int) -> CheckReport | N
     text, _ = decode_html(raw, None)
     extracted = await svc.extractor.extract(text, url, remove)
     content = normalize_content(extracted.content, ignore_patterns=ignore)
-    return _store_content(svc, document_id, Channel.PAGE, content, now=svc.clock(), raw_sha256=raw_sha,
-                          extractor=(EXTRACTOR_NAME, EXTRACTOR_VERSION), reextracted=True)
+    return _store_content(
+        svc,
+        document_id,
+        Channel.PAGE,
+        content,
+        now=svc.clock(),
+        raw_sha256=raw_sha,
+        extractor=(EXTRACTOR_NAME, EXTRACTOR_VERSION),
+        reextracted=True,
+    )

@@ -8,7 +8,14 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from scraper.core.recheck import DEFAULT_POLICY, Policy, RecheckState, next_check, parse_duration, policy_with_overrides
+from scraper.core.recheck import (
+    DEFAULT_POLICY,
+    Policy,
+    RecheckState,
+    next_check,
+    parse_duration,
+    policy_with_overrides,
+)
 from storage.models import Document, Source, Story, StoryDocument
 
 
@@ -25,10 +32,11 @@ def override_settings(session: Session, doc: Document) -> list[dict[str, Any]]:
             found.append(source.params or {})
     if doc.id is not None:
         stories = session.exec(
-            select(Story.settings).join(StoryDocument, col(StoryDocument.story_id) == Story.id)
+            select(Story.settings)
+            .join(StoryDocument, col(StoryDocument.story_id) == Story.id)
             .where(StoryDocument.document_id == doc.id)
         )
-        found.extend(s or {} for s in stories)
+        found.extend(dict(s or {}) for s in stories)
     return found
 
 
@@ -51,8 +59,11 @@ def schedule_next(session: Session, doc: Document, *, now: datetime, changed: bo
     else:
         doc.unchanged_checks += 1
     first_seen = doc.first_seen or now
-    state = RecheckState(first_seen=first_seen, last_changed=doc.last_changed_at or first_seen,
-                         unchanged_checks=doc.unchanged_checks)
+    state = RecheckState(
+        first_seen=first_seen,
+        last_changed=doc.last_changed_at or first_seen,
+        unchanged_checks=doc.unchanged_checks,
+    )
     decision = next_check(document_policy(override_settings(session, doc)), state, now)
     doc.next_check = decision.next_check
     doc.check_interval_s = int(decision.interval.total_seconds()) if decision.interval else None

@@ -42,7 +42,10 @@ def fetch_config(settings: Settings) -> FetchConfig:
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, *, engine: Engine | None = None, clock: Callable[[], datetime] = utcnow,
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    clock: Callable[[], datetime] = utcnow,
     extract_workers: int | None = None,
 ) -> AsyncIterator[Services]:
     own_engine = engine is None
@@ -51,7 +54,9 @@ async def open_services(
     fetcher = Fetcher(fetch_config(settings), clock=clock)
     pool = ExtractorPool(workers)
     try:
-        yield Services(settings=settings, engine=engine, fetcher=fetcher, extractor=pool, metrics=Metrics(), clock=clock)
+        yield Services(
+            settings=settings, engine=engine, fetcher=fetcher, extractor=pool, metrics=Metrics(), clock=clock
+        )
     finally:
         await fetcher.aclose()
         pool.close()

@@ -13,25 +13,42 @@ from storage import catalog
 
 def source_fields(cfg: SourceConfig, origin: str = "config") -> dict[str, Any]:
     params = {
-        "archive": cfg.archive, "api": cfg.api, "include": cfg.include, "exclude": cfg.exclude,
-        "recheck_min": cfg.recheck_min, "recheck_max": cfg.recheck_max, "max_items": cfg.max_items,
-        "cron": cfg.cron, "credentials": cfg.credentials, "origin": origin,
+        "archive": cfg.archive,
+        "api": cfg.api,
+        "include": cfg.include,
+        "exclude": cfg.exclude,
+        "recheck_min": cfg.recheck_min,
+        "recheck_max": cfg.recheck_max,
+        "max_items": cfg.max_items,
+        "cron": cfg.cron,
+        "credentials": cfg.credentials,
+        "origin": origin,
     }
     return {
-        "kind": cfg.kind, "url": cfg.url, "every": cfg.every, "enabled": cfg.enabled,
+        "kind": cfg.kind,
+        "url": cfg.url,
+        "every": cfg.every,
+        "enabled": cfg.enabled,
         "params": {k: v for k, v in params.items() if v not in (None, [], {})},
         "politeness": {"delay": cfg.delay} if cfg.delay is not None else {},
-        "ignore_patterns": cfg.ignore, "remove_selectors": cfg.remove,
+        "ignore_patterns": cfg.ignore,
+        "remove_selectors": cfg.remove,
     }
 
 
 def story_fields(cfg: StoryConfig, origin: str = "config") -> dict[str, Any]:
     settings = {
-        "threshold": cfg.threshold, "link_depth": cfg.link_depth, "recheck_min": cfg.recheck_min,
-        "recheck_max": cfg.recheck_max, "origin": origin,
+        "threshold": cfg.threshold,
+        "link_depth": cfg.link_depth,
+        "recheck_min": cfg.recheck_min,
+        "recheck_max": cfg.recheck_max,
+        "origin": origin,
     }
     return {
-        "title": cfg.title or cfg.slug, "query": cfg.query, "seeds": cfg.seeds, "languages": cfg.languages,
+        "title": cfg.title or cfg.slug,
+        "query": cfg.query,
+        "seeds": cfg.seeds,
+        "languages": cfg.languages,
         "settings": {k: v for k, v in settings.items() if v is not None},
     }
 

@@ -13,7 +13,7 @@ from storage.models import Blob
 LEVEL = 9
 
 
-class BlobMissing(LookupError):
+class BlobMissing(LookupError):  # noqa: N818 - reads better at the call site
     def __init__(self, sha256: str) -> None:
         super().__init__(f"raw body {sha256} is not in the blob store")
         self.sha256 = sha256

@@ -77,21 +77,40 @@ def upsert_story(session: Session, *, slug: str, now: datetime, **fields: Any) -
 
 
 def link_story_document(
-    session: Session, *, story_id: int, document_id: int, now: datetime, score: float = 1.0,
-    reason: str = "", via: str = "seed", source_id: int | None = None, from_document_id: int | None = None,
+    session: Session,
+    *,
+    story_id: int,
+    document_id: int,
+    now: datetime,
+    score: float = 1.0,
+    reason: str = "",
+    via: str = "seed",
+    source_id: int | None = None,
+    from_document_id: int | None = None,
     depth: int = 0,
 ) -> tuple[StoryDocument, bool]:
     """Attach a document to a story once; a later, better score replaces the reason."""
     link = session.exec(
-        select(StoryDocument).where(StoryDocument.story_id == story_id, StoryDocument.document_id == document_id)
+        select(StoryDocument).where(
+            StoryDocument.story_id == story_id, StoryDocument.document_id == document_id
+        )
     ).first()
     if link is not None:
         if score > link.score:
             link.score, link.reason = score, reason
             session.add(link)
         return link, False
-    link = StoryDocument(story_id=story_id, document_id=document_id, score=score, reason=reason, via=via,
-                         source_id=source_id, from_document_id=from_document_id, depth=depth, discovered_at=now)
+    link = StoryDocument(
+        story_id=story_id,
+        document_id=document_id,
+        score=score,
+        reason=reason,
+        via=via,
+        source_id=source_id,
+        from_document_id=from_document_id,
+        depth=depth,
+        discovered_at=now,
+    )
     session.add(link)
     session.flush()
     return link, True

@@ -31,7 +31,9 @@ def sqlalchemy_url(url: str) -> str:
     try:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError as exc:
-        raise DatabaseURLError(url, "not a database URL (expected sqlite:///PATH or postgresql://...)") from exc
+        raise DatabaseURLError(
+            url, "not a database URL (expected sqlite:///PATH or postgresql://...)"
+        ) from exc
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise DatabaseURLError(url, "only sqlite and postgresql are supported")
     return url

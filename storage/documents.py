@@ -36,14 +36,27 @@ def get_document(session: Session, *, url: str) -> Document:
 
 
 def get_or_create_document(
-    session: Session, *, url: str, now: datetime, kind: str = "article", platform: str | None = None,
-    source_id: int | None = None, status: str = "active",
+    session: Session,
+    *,
+    url: str,
+    now: datetime,
+    kind: str = "article",
+    platform: str | None = None,
+    source_id: int | None = None,
+    status: str = "active",
 ) -> tuple[Document, bool]:
     doc = find_document(session, url=url)
     if doc is not None:
         return doc, False
-    doc = Document(url=url, kind=kind, platform=platform, source_id=source_id, status=status,
-                   first_seen=now, last_seen=now)
+    doc = Document(
+        url=url,
+        kind=kind,
+        platform=platform,
+        source_id=source_id,
+        status=status,
+        first_seen=now,
+        last_seen=now,
+    )
     session.add(doc)
     session.flush()
     return doc, True
@@ -90,7 +103,9 @@ def list_versions(session: Session, *, document_id: int, channel: str | None = N
 
 def get_version(session: Session, *, document_id: int, channel: str, seq: int) -> Version:
     version = session.exec(
-        select(Version).where(Version.document_id == document_id, Version.channel == channel, Version.seq == seq)
+        select(Version).where(
+            Version.document_id == document_id, Version.channel == channel, Version.seq == seq
+        )
     ).first()
     if version is None:
         raise NotFoundError(f"no {channel} version {seq} of this document")
@@ -148,18 +163,30 @@ def count_versions(session: Session, *, document_ids: Sequence[int]) -> dict[int
 def version_content(version: Version) -> Content:
     """The stored fields of a version as a Content value (for diffs and exports)."""
     return Content(
-        title=version.title, byline=version.byline, text=version.text, published=version.published,
-        modified=version.modified, canonical_url=version.canonical_url, language=version.language,
-        description=version.description, metadata=dict(version.meta or {}),
+        title=version.title,
+        byline=version.byline,
+        text=version.text,
+        published=version.published,
+        modified=version.modified,
+        canonical_url=version.canonical_url,
+        language=version.language,
+        description=version.description,
+        metadata=dict(version.meta or {}),
     )
 
 
 def content_fields(content: Content) -> dict[str, Any]:
     """Version column values for a Content value."""
     return {
-        "title": content.title, "byline": content.byline, "text": content.text, "published": content.published,
-        "modified": content.modified, "canonical_url": content.canonical_url, "language": content.language,
-        "description": content.description, "meta": dict(content.metadata),
+        "title": content.title,
+        "byline": content.byline,
+        "text": content.text,
+        "published": content.published,
+        "modified": content.modified,
+        "canonical_url": content.canonical_url,
+        "language": content.language,
+        "description": content.description,
+        "meta": dict(content.metadata),
     }
 
 

@@ -22,7 +22,9 @@ def _json(default: Any) -> Any:
 class Source(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, max_length=200)
-    kind: str = Field(max_length=32)  # feed, sitemap, page, search, mastodon, bluesky, telegram, reddit, youtube
+    kind: str = Field(
+        max_length=32
+    )  # feed, sitemap, page, search, mastodon, bluesky, telegram, reddit, youtube
     url: str
     params: dict[str, Any] = _json(dict)  # include/exclude, api, archive, template, credentials names...
     every: str | None = Field(default=None, max_length=64)  # "10m" or a cron expression
@@ -83,7 +85,9 @@ class DocumentAlias(SQLModel, table=True):
 
 
 class Version(SQLModel, table=True):
-    __table_args__ = (sa.UniqueConstraint("document_id", "channel", "seq", name="uq_version_doc_channel_seq"),)
+    __table_args__ = (
+        sa.UniqueConstraint("document_id", "channel", "seq", name="uq_version_doc_channel_seq"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     document_id: int = Field(foreign_key="document.id", index=True, ondelete="CASCADE")
     channel: str = Field(default="page", max_length=8)
@@ -103,7 +107,9 @@ class Version(SQLModel, table=True):
     canonical_url: str | None = None
     language: str | None = Field(default=None, max_length=16)
     text: str = ""
-    meta: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType, nullable=False, sa_column_kwargs={"name": "metadata"})
+    meta: dict[str, Any] = Field(
+        default_factory=dict, sa_type=JSONType, nullable=False, sa_column_kwargs={"name": "metadata"}
+    )
     extractor: str | None = Field(default=None, max_length=64)
     extractor_version: str | None = Field(default=None, max_length=64)
     normalizer_version: str | None = Field(default=None, max_length=16)

@@ -103,7 +103,7 @@ class FakeClock:
 
         self.now = datetime.fromisoformat(start)
 
-    def __call__(self):  # noqa: ANN204
+    def __call__(self):
         return self.now
 
     def advance(self, **delta: float) -> None:
@@ -117,17 +117,26 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def make_settings(db_url: str, **overrides: object):  # noqa: ANN201 - not a test: pytest ignores non-test_ files
+def make_settings(db_url: str, **overrides: object):
     from jobs.settings import Settings
 
-    values = {"database_url": db_url, "allow_hosts": ["127.0.0.1", "localhost"], "per_host_delay": 0.0,
-              "retries": 0, "retry_backoff": 0.0, "connect_timeout": 2.0, "read_timeout": 2.0,
-              "total_timeout": 5.0, "extract_workers": 0, **overrides}
+    values = {
+        "database_url": db_url,
+        "allow_hosts": ["127.0.0.1", "localhost"],
+        "per_host_delay": 0.0,
+        "retries": 0,
+        "retry_backoff": 0.0,
+        "connect_timeout": 2.0,
+        "read_timeout": 2.0,
+        "total_timeout": 5.0,
+        "extract_workers": 0,
+        **overrides,
+    }
     return Settings.model_validate(values)
 
 
 @pytest.fixture
-async def services(engine: object, db_url: str, clock: FakeClock):  # noqa: ANN201
+async def services(engine: object, db_url: str, clock: FakeClock):
     from jobs.services import open_services
 
     async with open_services(make_settings(db_url), engine=engine, clock=clock, extract_workers=0) as svc:  # type: ignore[arg-type]

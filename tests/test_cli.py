@@ -13,11 +13,26 @@ import pytest
 from tests.test_pipeline import page
 
 
-def cli(*args: str, cwd: Path, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "STORYTRAIL_ALLOW_HOSTS": "127.0.0.1", "STORYTRAIL_PER_HOST_DELAY": "0",
-                "STORYTRAIL_RETRIES": "0", "STORYTRAIL_EXTRACT_WORKERS": "1", "NO_COLOR": "1", **(env or {})}
-    proc = subprocess.run([sys.executable, "-m", "jobs.cli", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=120)
+def cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    full_env = {
+        **os.environ,
+        "STORYTRAIL_ALLOW_HOSTS": "127.0.0.1",
+        "STORYTRAIL_PER_HOST_DELAY": "0",
+        "STORYTRAIL_RETRIES": "0",
+        "STORYTRAIL_EXTRACT_WORKERS": "1",
+        "NO_COLOR": "1",
+        **(env or {}),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "jobs.cli", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}: {proc.stderr}")
     return proc
@@ -61,20 +76,32 @@ def test_check_versions_show_diff(server, work):
 
 def test_errors_are_one_line(server, work):
     cwd, db = work
-    assert_one_line_error(cli("check", "ftp://example.org/x", "--db", db, cwd=cwd, check=False), "ftp://example.org/x")
-    assert_one_line_error(cli("versions", "https://nowhere.example/a", "--db", db, cwd=cwd, check=False),
-                          "https://nowhere.example/a")
-    assert_one_line_error(cli("versions", "x", "--db", "mysql://u@h/db", cwd=cwd, check=False), "database URL")
-    assert_one_line_error(cli("diff", "https://nowhere.example/a", "--format", "pdf", "--db", db, cwd=cwd,
-                              check=False), "--format")
-    assert_one_line_error(cli("show", "https://nowhere.example/a", "--at", "yesterday", "--db", db, cwd=cwd,
-                              check=False), "--at")
+    assert_one_line_error(
+        cli("check", "ftp://example.org/x", "--db", db, cwd=cwd, check=False), "ftp://example.org/x"
+    )
+    assert_one_line_error(
+        cli("versions", "https://nowhere.example/a", "--db", db, cwd=cwd, check=False),
+        "https://nowhere.example/a",
+    )
+    assert_one_line_error(
+        cli("versions", "x", "--db", "mysql://u@h/db", cwd=cwd, check=False), "database URL"
+    )
+    assert_one_line_error(
+        cli("diff", "https://nowhere.example/a", "--format", "pdf", "--db", db, cwd=cwd, check=False),
+        "--format",
+    )
+    assert_one_line_error(
+        cli("show", "https://nowhere.example/a", "--at", "yesterday", "--db", db, cwd=cwd, check=False),
+        "--at",
+    )
 
 
 def test_private_address_refused_without_allow(server, work):
     cwd, db = work
     server.route("/p", page())
-    proc = cli("check", server.url("/p"), "--db", db, cwd=cwd, env={"STORYTRAIL_ALLOW_HOSTS": ""}, check=False)
+    proc = cli(
+        "check", server.url("/p"), "--db", db, cwd=cwd, env={"STORYTRAIL_ALLOW_HOSTS": ""}, check=False
+    )
     assert proc.returncode == 1
     assert "STORYTRAIL_ALLOW_HOSTS" in proc.stdout + proc.stderr
     assert server.hits("/p") == 0
@@ -85,14 +112,17 @@ def test_config_check_names_the_line(tmp_path: Path):
     good.write_text('[[source]]\nname = "w"\nkind = "feed"\nurl = "https://news.example/rss.xml"\n')
     assert "ok (1 sources" in cli("config", "check", "--config", str(good), cwd=tmp_path).stdout
     bad = tmp_path / "bad.toml"
-    bad.write_text('[[source]]\nname = "w"\nkind = "feed"\nurl = "https://news.example/rss.xml"\n'
-                   'every = "ten minutes"\n')
-    assert_one_line_error(cli("config", "check", "--config", str(bad), cwd=tmp_path, check=False),
-                          "bad.toml:5", "every")
+    bad.write_text(
+        '[[source]]\nname = "w"\nkind = "feed"\nurl = "https://news.example/rss.xml"\nevery = "ten minutes"\n'
+    )
+    assert_one_line_error(
+        cli("config", "check", "--config", str(bad), cwd=tmp_path, check=False), "bad.toml:5", "every"
+    )
     broken = tmp_path / "broken.toml"
     broken.write_text('[[story]]\nslug = "x"\nquery = "unterminated\n')
-    assert_one_line_error(cli("config", "check", "--config", str(broken), cwd=tmp_path, check=False),
-                          "broken.toml:3")
+    assert_one_line_error(
+        cli("config", "check", "--config", str(broken), cwd=tmp_path, check=False), "broken.toml:3"
+    )
     missing = cli("config", "check", "--config", str(tmp_path / "nope.toml"), cwd=tmp_path, check=False)
     assert_one_line_error(missing, "nope.toml")
 
@@ -105,8 +135,21 @@ def test_init_writes_sample_config_and_sources(tmp_path: Path):
     cli("sources", "add", "world", "https://news.example/rss.xml", "--every", "5m", "--db", db, cwd=tmp_path)
     listed = json.loads(cli("sources", "list", "--db", db, "--json", cwd=tmp_path).stdout)
     assert [(s["name"], s["every"]) for s in listed] == [("world", "5m")]
-    assert_one_line_error(cli("sources", "add", "x", "https://a.example/", "--kind", "fax", "--db", db,
-                              cwd=tmp_path, check=False), "--kind")
+    assert_one_line_error(
+        cli(
+            "sources",
+            "add",
+            "x",
+            "https://a.example/",
+            "--kind",
+            "fax",
+            "--db",
+            db,
+            cwd=tmp_path,
+            check=False,
+        ),
+        "--kind",
+    )
     cli("sources", "remove", "world", "--db", db, cwd=tmp_path)
     assert json.loads(cli("sources", "list", "--db", db, "--json", cwd=tmp_path).stdout) == []
     assert_one_line_error(cli("sources", "remove", "world", "--db", db, cwd=tmp_path, check=False), "world")

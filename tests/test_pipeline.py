@@ -13,7 +13,7 @@ PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{tit
 <meta property="article:published_time" content="2025-12-29T18:40:00+00:00"></head>
 <body><nav>Home | World</nav><article><h1>{title}</h1><p class="byline">By Marta Kowalczyk</p>
 <p>Russia said on Monday that Ukraine had launched {n} long-range drones at the state residence near Valdai,
-in what Moscow described as a deliberate attack on the head of state.</p>
+in what Moscow described as a "deliberate attack" on the head of state.</p>
 <p>According to the Russian defence ministry, all of the drones were intercepted by air defence systems
 and no one was hurt. No images of debris or damage were released by the ministry.</p>
 {extra}</article><footer>All rights reserved.</footer></body></html>"""
@@ -43,7 +43,13 @@ async def test_first_version_unchanged_and_change(server, services, engine, cloc
     same = await check_url(services, url)
     assert same.outcome.value == "unchanged" and same.seq == 1
     # whitespace and quote variants are not a change
-    server.route("/a", page().replace("Monday that", "Monday   that").replace("head of state", "head of state"))
+    variant = (
+        page()
+        .replace("Monday that", "Monday   that")
+        .replace('"deliberate attack"', "\u201cdeliberate attack\u201d")
+    )
+    assert variant != page()
+    server.route("/a", variant)
     clock.advance(minutes=10)
     assert (await check_url(services, url)).outcome.value == "unchanged"
     server.route("/a", page(title="Russia claims 91-drone attack; Kyiv calls it a fabrication"))
@@ -95,7 +101,8 @@ async def test_identical_raw_bytes_skip_extraction(server, services, engine):
 
 async def test_revert(server, services, engine, clock):
     url = server.url("/r")
-    a, b = page(title="Trump sides with Putin over drone claim"), page(title="Trump says attack 'possible' never happened")
+    a = page(title="Trump sides with Putin over drone claim")
+    b = page(title="Trump says attack 'possible' never happened")
     for body in (a, b, a):
         server.route("/r", body)
         clock.advance(hours=1)

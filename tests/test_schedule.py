@@ -28,8 +28,9 @@ async def test_next_check_set_and_story_override_applies(server, services, engin
         doc = docs.get_document(s, url=server.url("/n"))
         assert doc.next_check is not None
         assert timedelta(minutes=5) <= doc.next_check - clock() <= timedelta(minutes=10)
-        catalog.upsert_story(s, slug="fast", now=clock(), title="fast", settings={"recheck_min": "1m",
-                                                                                "recheck_max": "2m"})
+        catalog.upsert_story(
+            s, slug="fast", now=clock(), title="fast", settings={"recheck_min": "1m", "recheck_max": "2m"}
+        )
         s.commit()
     server.route("/m", page(title="Another"))
     await check_url(services, server.url("/m"), story_slug="fast")

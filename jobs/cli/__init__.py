@@ -62,7 +62,7 @@ def main() -> None:
         _die("aborted", 1)
     except KeyboardInterrupt:
         _die("interrupted", 130)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a traceback
+    except Exception as exc:
         _handle(exc)
     else:
         if isinstance(code, int) and code:

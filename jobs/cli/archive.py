@@ -11,11 +11,22 @@ from rich.table import Table
 from sqlmodel import Session
 
 from jobs.cli.common import (
-    ConfigOpt, DbOpt, JsonOpt, context, err, fail, iso, out, parse_time, print_json, ready_engine, run,
+    ConfigOpt,
+    DbOpt,
+    JsonOpt,
+    context,
+    err,
+    fail,
+    iso,
+    out,
+    parse_time,
+    print_json,
+    ready_engine,
+    run,
     short_time,
 )
-from jobs.config import SAMPLE_CONFIG
 from jobs.clock import utcnow
+from jobs.config import SAMPLE_CONFIG
 from jobs.sync import sync_config
 from scraper.core.diff_render import FORMATS
 from scraper.core.urls import canonicalize
@@ -54,7 +65,11 @@ def init(db: DbOpt = None, config: ConfigOpt = None) -> None:
 def config_check(db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Validate the config file; errors name the line."""
     ctx = context(db, config, config_required=True)
-    summary = {"config": ctx.config.path, "sources": len(ctx.config.sources), "stories": len(ctx.config.stories)}
+    summary = {
+        "config": ctx.config.path,
+        "sources": len(ctx.config.sources),
+        "stories": len(ctx.config.stories),
+    }
     if as_json:
         print_json({"ok": True, **summary})
         return
@@ -63,8 +78,12 @@ def config_check(db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = 
 
 def check(
     url: Annotated[str, typer.Argument(help="The page to fetch now.")],
-    story: Annotated[str | None, typer.Option("--story", metavar="SLUG", help="Attach the page to this story.")] = None,
-    db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+    story: Annotated[
+        str | None, typer.Option("--story", metavar="SLUG", help="Attach the page to this story.")
+    ] = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Fetch one URL now and record a version (or a check when nothing changed)."""
     ctx = context(db, config)
@@ -127,8 +146,9 @@ ChannelOpt = Annotated[
 ]
 
 
-def versions(url: str, channel: ChannelOpt = None, db: DbOpt = None, config: ConfigOpt = None,
-             as_json: JsonOpt = False) -> None:
+def versions(
+    url: str, channel: ChannelOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False
+) -> None:
     """List the versions of a document."""
     ctx = context(db, config)
     with Session(ready_engine(ctx)) as session:
@@ -139,19 +159,38 @@ def versions(url: str, channel: ChannelOpt = None, db: DbOpt = None, config: Con
         return
     table = Table("channel", "seq", "kind", "observed (UTC)", "last confirmed", "title", "change", title=url)
     for v in rows:
-        table.add_row(v.channel, str(v.seq), v.kind, short_time(v.observed_at), short_time(v.last_confirmed_at),
-                      v.title or "", str(v.change_summary.get("summary", "")))
+        table.add_row(
+            v.channel,
+            str(v.seq),
+            v.kind,
+            short_time(v.observed_at),
+            short_time(v.last_confirmed_at),
+            v.title or "",
+            str(v.change_summary.get("summary", "")),
+        )
     out.print(table)
 
 
 def _version_json(v: Version, *, text: bool = False) -> dict[str, object]:
     data: dict[str, object] = {
-        "channel": v.channel, "seq": v.seq, "kind": v.kind, "revert_of": v.revert_of,
-        "observed_at": iso(v.observed_at), "last_confirmed_at": iso(v.last_confirmed_at),
-        "http_status": v.http_status, "content_hash": v.content_hash, "raw_sha256": v.raw_sha256,
-        "title": v.title, "byline": v.byline, "published": iso(v.published), "modified": iso(v.modified),
-        "canonical_url": v.canonical_url, "language": v.language, "extractor": v.extractor,
-        "extractor_version": v.extractor_version, "change_summary": v.change_summary,
+        "channel": v.channel,
+        "seq": v.seq,
+        "kind": v.kind,
+        "revert_of": v.revert_of,
+        "observed_at": iso(v.observed_at),
+        "last_confirmed_at": iso(v.last_confirmed_at),
+        "http_status": v.http_status,
+        "content_hash": v.content_hash,
+        "raw_sha256": v.raw_sha256,
+        "title": v.title,
+        "byline": v.byline,
+        "published": iso(v.published),
+        "modified": iso(v.modified),
+        "canonical_url": v.canonical_url,
+        "language": v.language,
+        "extractor": v.extractor,
+        "extractor_version": v.extractor_version,
+        "change_summary": v.change_summary,
     }
     if text:
         data |= {"description": v.description, "text": v.text, "metadata": v.meta}
@@ -161,8 +200,13 @@ def _version_json(v: Version, *, text: bool = False) -> dict[str, object]:
 def show(
     url: str,
     version: Annotated[int | None, typer.Option("--version", metavar="N", help="Version number.")] = None,
-    at: Annotated[str | None, typer.Option("--at", metavar="TIME", help="The version current at this time.")] = None,
-    channel: ChannelOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+    at: Annotated[
+        str | None, typer.Option("--at", metavar="TIME", help="The version current at this time.")
+    ] = None,
+    channel: ChannelOpt = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Print one version's content (the latest, version N, or as it was at TIME)."""
     if version is not None and at is not None:
@@ -203,10 +247,17 @@ def _pick(session: Session, doc_id: int, channel: str, seq: int | None, when: da
 
 def diff(
     url: str,
-    from_seq: Annotated[int | None, typer.Option("--from", metavar="N", help="Older version (default: the one before --to).")] = None,
-    to_seq: Annotated[int | None, typer.Option("--to", metavar="M", help="Newer version (default: the latest).")] = None,
+    from_seq: Annotated[
+        int | None, typer.Option("--from", metavar="N", help="Older version (default: the one before --to).")
+    ] = None,
+    to_seq: Annotated[
+        int | None, typer.Option("--to", metavar="M", help="Newer version (default: the latest).")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help=f"One of: {', '.join(FORMATS)}.")] = "text",
-    channel: ChannelOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+    channel: ChannelOpt = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Show what changed between two versions of a document."""
     if as_json:
@@ -227,8 +278,10 @@ def diff(
 
     old_c, new_c = docs.version_content(old), docs.version_content(new)
     result = diff_contents(old_c, new_c)
-    labels = {"old_label": f"{ch} v{old.seq} ({short_time(old.observed_at)})",
-              "new_label": f"{ch} v{new.seq} ({short_time(new.observed_at)})"}
+    labels = {
+        "old_label": f"{ch} v{old.seq} ({short_time(old.observed_at)})",
+        "new_label": f"{ch} v{new.seq} ({short_time(new.observed_at)})",
+    }
     if fmt == "text" and out.is_terminal:
         from jobs.diffview import render_rich
 
@@ -243,7 +296,9 @@ def diff(
 def reextract(
     url: Annotated[str | None, typer.Argument(help="One document (or use --all).")] = None,
     all_docs: Annotated[bool, typer.Option("--all", help="Every document with a stored raw body.")] = False,
-    db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Re-derive text from stored raw bodies with the current extractor (kind `reextracted`)."""
     if bool(url) == all_docs:

@@ -15,8 +15,11 @@ def register(app: typer.Typer) -> None:
 
 
 def demo(
-    port: Annotated[int, typer.Option("--port", help="Port for the demo site on 127.0.0.1 (0: any free port).")] = 0,
-    db: DbOpt = None, config: ConfigOpt = None,
+    port: Annotated[
+        int, typer.Option("--port", help="Port for the demo site on 127.0.0.1 (0: any free port).")
+    ] = 0,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Serve an evolving sample news site on 127.0.0.1, archive it, print versions and a diff."""
     from jobs.demo.run import run_demo
@@ -36,7 +39,10 @@ def demo(
             rows = docs.list_versions(session, document_id=doc.id, channel="page")
             out.print(f"[bold]{url}[/]", highlight=False)
             for v in rows:
-                out.print(f"  v{v.seq} {v.kind:<11} {v.observed_at:%Y-%m-%d %H:%M}  {v.title or ''}", highlight=False)
+                out.print(
+                    f"  v{v.seq} {v.kind:<11} {v.observed_at:%Y-%m-%d %H:%M}  {v.title or ''}",
+                    highlight=False,
+                )
         first = docs.get_document(session, url=result.urls[1])
         assert first.id is not None
         vs = docs.list_versions(session, document_id=first.id, channel="page")
@@ -45,4 +51,6 @@ def demo(
     out.print(f"[bold]diff {result.urls[1]} --from {vs[0].seq} --to {vs[-1].seq}[/]", highlight=False)
     out.print(render(diff_contents(old, new), "text", old=old, new=new), highlight=False, markup=False)
     out.print()
-    out.print(f"next: storytrail versions {result.urls[0]}   |   storytrail diff {result.urls[0]}", highlight=False)
+    out.print(
+        f"next: storytrail versions {result.urls[0]}   |   storytrail diff {result.urls[0]}", highlight=False
+    )

@@ -9,13 +9,26 @@ from pydantic import ValidationError
 from rich.table import Table
 from sqlmodel import Session
 
-from jobs.cli.common import ConfigOpt, DbOpt, JsonOpt, context, fail, iso, out, print_json, ready_engine, short_time
-from jobs.config import SOURCE_KINDS, SourceConfig
+from jobs.cli.common import (
+    ConfigOpt,
+    DbOpt,
+    JsonOpt,
+    context,
+    fail,
+    iso,
+    out,
+    print_json,
+    ready_engine,
+    short_time,
+)
 from jobs.clock import utcnow
+from jobs.config import SOURCE_KINDS, SourceConfig
 from jobs.sync import source_fields, sync_config
 from storage import catalog
 
-sources_app = typer.Typer(help="The sources storytrail polls (config file and command line).", no_args_is_help=True)
+sources_app = typer.Typer(
+    help="The sources storytrail polls (config file and command line).", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -31,16 +44,30 @@ def list_sources(db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = 
         session.commit()
         rows = catalog.list_sources(session)
     if as_json:
-        print_json([
-            {"name": s.name, "kind": s.kind, "url": s.url, "every": s.every, "enabled": s.enabled,
-             "params": s.params, "last_polled_at": iso(s.last_polled_at), "next_poll_at": iso(s.next_poll_at)}
-            for s in rows
-        ])
+        print_json(
+            [
+                {
+                    "name": s.name,
+                    "kind": s.kind,
+                    "url": s.url,
+                    "every": s.every,
+                    "enabled": s.enabled,
+                    "params": s.params,
+                    "last_polled_at": iso(s.last_polled_at),
+                    "next_poll_at": iso(s.next_poll_at),
+                }
+                for s in rows
+            ]
+        )
         return
     table = Table("name", "kind", "url", "every", "enabled", "last polled")
     for s in rows:
-        table.add_row(s.name, s.kind, s.url, s.every or "-", "yes" if s.enabled else "no", short_time(s.last_polled_at))
-    out.print(table if rows else "no sources yet: add one with `storytrail sources add` or in the config file")
+        table.add_row(
+            s.name, s.kind, s.url, s.every or "-", "yes" if s.enabled else "no", short_time(s.last_polled_at)
+        )
+    out.print(
+        table if rows else "no sources yet: add one with `storytrail sources add` or in the config file"
+    )
 
 
 @sources_app.command("add")
@@ -51,21 +78,41 @@ def add_source(
     every: Annotated[str, typer.Option("--every", help="Polling interval, e.g. 10m.")] = "10m",
     archive: Annotated[str, typer.Option("--archive", help="matched (default) or all.")] = "matched",
     api: Annotated[str | None, typer.Option("--api", help="API base override (social sources).")] = None,
-    include: Annotated[list[str] | None, typer.Option("--include", help="URL regex to keep (page sources).")] = None,
-    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="URL regex to drop (page sources).")] = None,
-    db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False,
+    include: Annotated[
+        list[str] | None, typer.Option("--include", help="URL regex to keep (page sources).")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="URL regex to drop (page sources).")
+    ] = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Add (or update) a source in the database."""
     try:
-        cfg = SourceConfig(name=name, kind=kind, url=url, every=every, archive=archive, api=api,  # type: ignore[arg-type]
-                           include=include or [], exclude=exclude or [])
+        cfg = SourceConfig(
+            name=name,
+            kind=kind,
+            url=url,
+            every=every,
+            archive=archive,
+            api=api,
+            include=include or [],
+            exclude=exclude or [],
+        )
     except ValidationError as exc:
         e = exc.errors()[0]
-        flag = "--" + str(e["loc"][0]) if e["loc"] and e["loc"][0] not in ("name", "url") else str(e["loc"][0]).upper()
+        flag = (
+            "--" + str(e["loc"][0])
+            if e["loc"] and e["loc"][0] not in ("name", "url")
+            else str(e["loc"][0]).upper()
+        )
         fail(f"{flag}: {e['msg'].removeprefix('Value error, ')}", 2)
     ctx = context(db, config)
     with Session(ready_engine(ctx)) as session:
-        source, created = catalog.upsert_source(session, name=name, now=utcnow(), **source_fields(cfg, origin="cli"))
+        source, created = catalog.upsert_source(
+            session, name=name, now=utcnow(), **source_fields(cfg, origin="cli")
+        )
         session.commit()
     if as_json:
         print_json({"name": source.name, "kind": source.kind, "url": source.url, "created": created})

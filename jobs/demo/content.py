@@ -46,9 +46,10 @@ KREMLIN = Article(
     date="2025-12-30T09:15:00+00:00",
     title="Kremlin says it will revise its stance in peace talks after alleged drone attack",
     byline="Daniel Okafor",
-    summary="Peskov says Russia's negotiating position will be reviewed after the alleged attack on the Valdai residence.",
+    summary="Peskov says Russia's negotiating position will be reviewed after the alleged attack on the "
+    "Valdai residence.",
     paragraphs=(
-        "Kremlin spokesman Dmitry Peskov said on Tuesday that Russia would \"revise its stance\" in peace "
+        'Kremlin spokesman Dmitry Peskov said on Tuesday that Russia would "revise its stance" in peace '
         "negotiations following what Moscow describes as a drone attack on President Putin's residence.",
         "Peskov did not say what would change. He repeated the defence ministry's figure of 91 drones.",
         "Ukrainian officials have called the account a fabrication intended to derail the talks.",
@@ -120,33 +121,55 @@ STORY_QUERY = "(Putin OR Kremlin OR Valdai) AND (residence OR Valdai OR Novgorod
 def _residence(r: int) -> Article:
     a = RESIDENCE
     if r >= 1:
-        a = replace(a, title="Russia claims 91-drone attack on Putin residence; Kyiv calls it a fabrication",
-                    modified="2025-12-30T07:00:00+00:00")
+        a = replace(
+            a,
+            title="Russia claims 91-drone attack on Putin residence; Kyiv calls it a fabrication",
+            modified="2025-12-30T07:00:00+00:00",
+        )
     if r >= 2:
         fixed = a.paragraphs[0].replace("in the Tver region", "in the Novgorod region")
-        a = replace(a, paragraphs=(fixed, *a.paragraphs[1:],
-                                   "Correction: An earlier version of this article said the Valdai residence is "
-                                   "in the Tver region. It is in the Novgorod region."),
-                    modified="2025-12-30T16:45:00+00:00")
+        a = replace(
+            a,
+            paragraphs=(
+                fixed,
+                *a.paragraphs[1:],
+                "Correction: An earlier version of this article said the Valdai residence is "
+                "in the Tver region. It is in the Novgorod region.",
+            ),
+            modified="2025-12-30T16:45:00+00:00",
+        )
     return a
 
 
 def _kremlin(r: int) -> Article:
     a = KREMLIN
     if r >= 1:
-        a = replace(a, paragraphs=(*a.paragraphs,
-                                   "European officials said they had seen no evidence of an attack and asked "
-                                   "Moscow to share what it had."), modified="2025-12-30T13:10:00+00:00")
+        a = replace(
+            a,
+            paragraphs=(
+                *a.paragraphs,
+                "European officials said they had seen no evidence of an attack and asked "
+                "Moscow to share what it had.",
+            ),
+            modified="2025-12-30T13:10:00+00:00",
+        )
     if r >= 2:
-        second = "Peskov did not say what would change. He cited a revised defence ministry figure of 89 drones."
-        a = replace(a, paragraphs=(a.paragraphs[0], second, *a.paragraphs[2:]), modified="2025-12-31T09:00:00+00:00")
+        second = (
+            "Peskov did not say what would change. He cited a revised defence ministry figure of 89 drones."
+        )
+        a = replace(
+            a, paragraphs=(a.paragraphs[0], second, *a.paragraphs[2:]), modified="2025-12-31T09:00:00+00:00"
+        )
     return a
 
 
 def _trump(r: int) -> Article:
     if r == 2:
-        return replace(TRUMP, title="Trump now says it is 'possible' the Valdai attack never happened",
-                       modified="2026-01-01T19:30:00+00:00")
+        return replace(
+            TRUMP,
+            title="Trump now says it is 'possible' the Valdai attack never happened",
+            modified="2026-01-01T19:30:00+00:00",
+        )
     return TRUMP
 
 

@@ -1,4 +1,9 @@
-"""Runs the whole pipeline on the demo site, round by round, on a simulated clock."""
+"""Runs the whole pipeline on the demo site, round by round, on a simulated clock.
+
+At the start: a feed source (the site's /rss.xml), a page source (its front page) and the story
+(its seed: the first article). Each round: poll both sources (new articles are matched to the
+story and fetched; the unrelated article stays "seen"), then check every document of the story.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +16,17 @@ from sqlmodel import Session
 
 from jobs.demo.content import ALL, ROUND_NOTES, ROUNDS, STORY_QUERY, STORY_SLUG, STORY_TITLE, UNRELATED
 from jobs.demo.site import DemoSite
-from jobs.pipeline import CheckReport, check_url
-from jobs.services import open_services
+from jobs.pipeline import CheckReport, check_document
+from jobs.polling import PollReport, poll_all
+from jobs.services import Services, open_services
 from jobs.settings import Settings
+from scraper.core.types import CheckOutcome
 from storage import catalog
+from storage import documents as docs
+from storage.models import Version
+
+FEED_SOURCE = "demo-rss"
+PAGE_SOURCE = "demo-front-page"
 
 START = datetime(2025, 12, 29, 19, 0, tzinfo=UTC)
 ROUND_OFFSETS = (timedelta(0), timedelta(hours=12), timedelta(days=1), timedelta(days=2), timedelta(days=3))
@@ -43,28 +55,108 @@ def demo_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"allow_hosts": hosts, "per_host_delay": 0.0, "retries": 1})
 
 
-async def run_demo(settings: Settings, engine: Engine, *, port: int = 0,
-                   say: Callable[[str], None] = print) -> DemoResult:
+async def run_demo(
+    settings: Settings, engine: Engine, *, port: int = 0, say: Callable[[str], None] = print
+) -> DemoResult:
     clock = SimClock()
     with DemoSite(port=port) as site:
         result = DemoResult(base=site.base)
         story_urls = [site.url(a) for a in ALL if a is not UNRELATED]
-        with Session(engine) as session:
-            catalog.upsert_story(session, slug=STORY_SLUG, now=clock(), title=STORY_TITLE, query=STORY_QUERY,
-                                 seeds=story_urls[:1], settings={"threshold": 0.35, "link_depth": 1})
-            session.commit()
+        _follow(engine, site, clock(), story_urls[0])
         result.urls = story_urls
         async with open_services(demo_settings(settings), engine=engine, clock=clock) as svc:
             for r in range(ROUNDS):
                 site.round = r
                 clock.now = START + ROUND_OFFSETS[r]
                 say(f"round {r} ({clock.now:%Y-%m-%d %H:%M} UTC): {ROUND_NOTES[r]}")
-                for url in story_urls:
-                    clock.advance(30)
-                    report = await check_url(svc, url, story_slug=STORY_SLUG, via="seed")
+                for poll in await poll_all(svc, [FEED_SOURCE, PAGE_SOURCE]):
+                    say(f"  {_poll_line(poll)}")
+                for report in await _check_story(svc, clock, story_urls, since=clock.now):
                     result.reports.append((r, report))
                     say(f"  {_line(report)}")
     return result
+
+
+def _follow(engine: Engine, site: DemoSite, now: datetime, seed: str) -> None:
+    """The demo's sources and story, pointed at this run's site."""
+    with Session(engine) as session:
+        catalog.upsert_source(
+            session,
+            name=FEED_SOURCE,
+            now=now,
+            kind="feed",
+            url=f"{site.base}/rss.xml",
+            every="10m",
+            params={"archive": "matched", "origin": "demo"},
+            etag=None,
+            last_modified=None,
+        )
+        catalog.upsert_source(
+            session,
+            name=PAGE_SOURCE,
+            now=now,
+            kind="page",
+            url=f"{site.base}/",
+            every="10m",
+            params={"origin": "demo"},
+            etag=None,
+            last_modified=None,
+        )
+        catalog.upsert_story(
+            session,
+            slug=STORY_SLUG,
+            now=now,
+            title=STORY_TITLE,
+            query=STORY_QUERY,
+            seeds=[seed],
+            settings={"threshold": 0.35, "link_depth": 1},
+        )
+        session.commit()
+
+
+async def _check_story(
+    svc: Services, clock: SimClock, urls: list[str], *, since: datetime
+) -> list[CheckReport]:
+    """Check each of the story's documents; one fetched by this round's poll is shown, not refetched."""
+    reports = []
+    for url in urls:
+        with svc.session() as session:
+            doc = docs.find_document(session, url=url)
+            if doc is None or doc.id is None:
+                continue
+            latest = docs.latest_version(session, document_id=doc.id, channel="page")
+        if latest is not None and latest.observed_at >= since:
+            reports.append(_fresh(url, doc.id, latest))
+            continue
+        clock.advance(30)
+        reports.append(await check_document(svc, doc.id))
+    return reports
+
+
+def _fresh(url: str, document_id: int, version: Version) -> CheckReport:
+    return CheckReport(
+        url=url,
+        outcome=CheckOutcome.NEW_VERSION,
+        document_id=document_id,
+        seq=version.seq,
+        kind=version.kind,
+        summary="first fetched by this round's poll",
+    )
+
+
+def _poll_line(report: PollReport) -> str:
+    if report.kind == "seeds":
+        failed = f", {report.errors} failed" if report.errors else ""
+        return f"story seeds: {report.fetched} fetched{failed}"
+    if report.outcome == "error":
+        return f"poll {report.source}: error: {report.error}"
+    if report.outcome == "not_modified":
+        return f"poll {report.source}: not modified"
+    edited = f", {report.edited} feed entries edited" if report.edited else ""
+    return (
+        f"poll {report.source}: {report.entries} entries, {report.new} new, {report.matched} matched, "
+        f"{report.seen} seen{edited}"
+    )
 
 
 def _line(report: CheckReport) -> str:

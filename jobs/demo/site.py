@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from email.utils import format_datetime
 from datetime import datetime
+from email.utils import format_datetime
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -17,9 +17,13 @@ from jobs.demo.content import ALL, SITE, Article, article
 def render_article(a: Article, base: str) -> str:
     url = f"{base}/{a.slug}"
     ld = {
-        "@context": "https://schema.org", "@type": "NewsArticle", "headline": a.title,
-        "datePublished": a.date, "dateModified": a.modified or a.date,
-        "author": {"@type": "Person", "name": a.byline}, "mainEntityOfPage": url,
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": a.title,
+        "datePublished": a.date,
+        "dateModified": a.modified or a.date,
+        "author": {"@type": "Person", "name": a.byline},
+        "mainEntityOfPage": url,
     }
     body = "\n".join(f"    <p>{escape(p)}</p>" for p in a.paragraphs)
     return f"""<!doctype html>
@@ -31,7 +35,8 @@ def render_article(a: Article, base: str) -> str:
 <meta property="article:published_time" content="{a.date}">
 <script type="application/ld+json">{json.dumps(ld)}</script>
 </head><body>
-<header><nav><a href="/">Home</a> <a href="/world">World</a> <a href="/europe">Europe</a> <a href="/rss.xml">RSS</a></nav></header>
+<header><nav><a href="/">Home</a> <a href="/world">World</a> <a href="/europe">Europe</a>
+<a href="/rss.xml">RSS</a></nav></header>
 <main><article>
   <h1>{escape(a.title)}</h1>
   <p class="byline">By {escape(a.byline)}</p>
@@ -39,8 +44,10 @@ def render_article(a: Article, base: str) -> str:
 {body}
   </div>
 </article></main>
-<aside><h2>Most read</h2><ul><li><a href="/">Markets close higher</a></li><li><a href="/">Weather: snow</a></li></ul></aside>
-<footer><p>© 2026 {SITE}. All rights reserved. <a href="/about">About us</a> · <a href="/privacy">Privacy</a></p></footer>
+<aside><h2>Most read</h2><ul><li><a href="/">Markets close higher</a></li>
+<li><a href="/">Weather: snow</a></li></ul></aside>
+<footer><p>© 2026 {SITE}. All rights reserved.
+<a href="/about">About us</a> · <a href="/privacy">Privacy</a></p></footer>
 </body></html>
 """
 
@@ -64,8 +71,11 @@ def render_feed(articles: list[Article], base: str) -> str:
 
 
 def render_front(articles: list[Article], base: str, section: str | None = None) -> str:
-    links = "\n".join(f'<li><a href="/{a.slug}">{escape(a.title)}</a></li>' for a in articles
-                      if section is None or a.section == section)
+    links = "\n".join(
+        f'<li><a href="/{a.slug}">{escape(a.title)}</a></li>'
+        for a in articles
+        if section is None or a.section == section
+    )
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{SITE}</title>
 <link rel="alternate" type="application/rss+xml" title="RSS" href="{base}/rss.xml"></head>
 <body><nav><a href="/">Home</a> <a href="/about">About</a></nav><h1>{SITE}</h1><ul>
@@ -75,8 +85,9 @@ def render_front(articles: list[Article], base: str, section: str | None = None)
 
 
 def render_sitemap(articles: list[Article], base: str) -> str:
-    urls = "\n".join(f"  <url><loc>{base}/{a.slug}</loc><lastmod>{a.modified or a.date}</lastmod></url>"
-                     for a in articles)
+    urls = "\n".join(
+        f"  <url><loc>{base}/{a.slug}</loc><lastmod>{a.modified or a.date}</lastmod></url>" for a in articles
+    )
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
 {urls}
@@ -95,10 +106,10 @@ class DemoSite:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 site.requests += 1
                 status, ctype, body = site.respond(self.path.split("?", 1)[0])
                 etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
@@ -119,7 +130,9 @@ class DemoSite:
         self.httpd = ThreadingHTTPServer((host, port), Handler)
         self.httpd.daemon_threads = True
         self.base = f"http://{host}:{self.httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def __enter__(self) -> DemoSite:
         self._thread.start()
@@ -138,7 +151,11 @@ class DemoSite:
     def respond(self, path: str) -> tuple[int, str, bytes]:
         html = "text/html; charset=utf-8"
         if path == "/robots.txt":
-            return 200, "text/plain", b"User-agent: *\nDisallow: /private/\nSitemap: " + f"{self.base}/sitemap.xml\n".encode()
+            return (
+                200,
+                "text/plain",
+                b"User-agent: *\nDisallow: /private/\nSitemap: " + f"{self.base}/sitemap.xml\n".encode(),
+            )
         if path in ("/", "/world", "/europe"):
             section = path.strip("/") or None
             return 200, html, render_front(self.live(), self.base, section).encode()
