@@ -24,7 +24,14 @@ from rich.logging import RichHandler
 
 FORMATS = ("human", "json")
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-NOISY_LIBRARIES = ("httpx", "httpcore", "apscheduler.executors", "apscheduler.scheduler")
+NOISY_LIBRARIES = (
+    "httpx",
+    "httpcore",
+    "apscheduler.executors",
+    "apscheduler.scheduler",
+    "alembic.runtime.plugins",
+    "alembic.runtime.migration",
+)
 _MARK = "_storytrail_handler"  # set on the handlers we install, so a second call replaces them
 
 

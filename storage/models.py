@@ -55,6 +55,7 @@ class Story(SQLModel, table=True):
 
 
 class Document(SQLModel, table=True):
+    __table_args__ = (sa.Index("ix_document_status_next_check", "status", "next_check"),)  # the work queue
     id: int | None = Field(default=None, primary_key=True)
     url: str = Field(unique=True)  # canonical URL (articles) or public post URL (posts)
     kind: str = Field(default="article", max_length=16)  # article | post

@@ -53,6 +53,10 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["run"]:
+        from jobs.signals import catch_early_signals
+
+        catch_early_signals()  # a SIGTERM while the modules load still ends in a clean exit
     _register()
     try:
         code = app(standalone_mode=False)

@@ -104,6 +104,7 @@ def upgrade() -> None:
     with op.batch_alter_table('document', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_document_next_check'), ['next_check'], unique=False)
         batch_op.create_index(batch_op.f('ix_document_status'), ['status'], unique=False)
+        batch_op.create_index('ix_document_status_next_check', ['status', 'next_check'], unique=False)
 
     op.create_table('document_alias',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -245,6 +246,7 @@ def downgrade() -> None:
 
     op.drop_table('document_alias')
     with op.batch_alter_table('document', schema=None) as batch_op:
+        batch_op.drop_index('ix_document_status_next_check')
         batch_op.drop_index(batch_op.f('ix_document_status'))
         batch_op.drop_index(batch_op.f('ix_document_next_check'))
 
