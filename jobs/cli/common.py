@@ -23,13 +23,13 @@ T = TypeVar("T")
 DbOpt = Annotated[
     str | None,
     typer.Option(
-        "--db", metavar="URL", help=f"Database URL [env STORYTRAIL_DATABASE_URL; default {DEFAULT_DB}]"
+        "--db", metavar="URL", help=f"Database URL (env STORYTRAIL_DATABASE_URL; default {DEFAULT_DB})"
     ),
 ]
 ConfigOpt = Annotated[
     str | None,
     typer.Option(
-        "--config", metavar="FILE", help=f"Config file [env STORYTRAIL_CONFIG; default {DEFAULT_CONFIG}]"
+        "--config", metavar="FILE", help=f"Config file (env STORYTRAIL_CONFIG; default {DEFAULT_CONFIG})"
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
