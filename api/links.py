@@ -1,0 +1,61 @@
+"""Paths on this server for every resource, built in one place (JSON ``links`` and HTML hrefs)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+
+def _q(**params: object) -> str:
+    pairs = {k: v for k, v in params.items() if v is not None}
+    return "?" + urlencode(pairs) if pairs else ""
+
+
+def story_links(slug: str) -> dict[str, str]:
+    s = quote(slug, safe="")
+    return {
+        "self": f"/api/stories/{s}",
+        "timeline": f"/api/stories/{s}/timeline",
+        "html": f"/stories/{s}",
+        "atom": f"/feeds/stories/{s}.atom",
+    }
+
+
+def document_links(document_id: int, url: str) -> dict[str, str]:
+    return {
+        "self": f"/api/documents/{document_id}",
+        "versions": f"/api/documents/{document_id}/versions",
+        "html": f"/documents/{document_id}",
+        "original": url,
+    }
+
+
+def version_path(document_id: int, channel: str, seq: int, *, html: bool = False) -> str:
+    prefix = "" if html else "/api"
+    return f"{prefix}/documents/{document_id}/versions/{seq}{_q(channel=channel)}"
+
+
+def diff_path(
+    document_id: int,
+    channel: str,
+    to_seq: int,
+    *,
+    from_seq: int | None = None,
+    html: bool = False,
+    fmt: str | None = None,
+    view: str | None = None,
+) -> str:
+    prefix = "" if html else "/api"
+    query = _q(channel=channel, **{"from": from_seq}, to=to_seq, format=fmt, view=view)
+    return f"{prefix}/documents/{document_id}/diff{query}"
+
+
+def version_links(document_id: int, channel: str, seq: int, *, first: bool) -> dict[str, str]:
+    links = {
+        "self": version_path(document_id, channel, seq),
+        "html": version_path(document_id, channel, seq, html=True),
+        "document": f"/api/documents/{document_id}",
+    }
+    if not first:
+        links["diff"] = diff_path(document_id, channel, seq)
+        links["diff_html"] = diff_path(document_id, channel, seq, html=True)
+    return links
