@@ -82,10 +82,18 @@ async def check_url(
 
 
 async def check_document(svc: Services, document_id: int) -> CheckReport:
-    """Fetch one document's page and record the outcome (a version, a confirmation or a failure)."""
+    """Fetch one document's page and record the outcome (a version, a confirmation or a failure).
+
+    A social post (Document.kind "post") is re-checked through its platform instead (jobs.social).
+    """
     with svc.session() as session:
         doc = _document(session, document_id)
         url, etag, last_modified = doc.url, doc.etag, doc.last_modified
+        is_post = doc.kind == "post"
+    if is_post:  # social posts: the platform's API, not the page (jobs.social imports this module)
+        from jobs.social import recheck_post
+
+        return await recheck_post(svc, document_id)
     started = time.perf_counter()
     report = await _fetch_and_record(svc, document_id, url, etag, last_modified)
     svc.metrics.observe_fetch(report.outcome.value, time.perf_counter() - started)
