@@ -78,7 +78,7 @@ class StoryConfig(BaseModel):
     query: str = ""
     seeds: list[str] = Field(default_factory=list)
     languages: list[str] = Field(default_factory=list)
-    threshold: float = Field(default=0.35, ge=0, le=1)
+    threshold: float = Field(default=0.15, ge=0, le=1)
     link_depth: int = Field(default=1, ge=0, le=3)
     recheck_min: str | None = None
     recheck_max: str | None = None

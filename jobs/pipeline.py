@@ -382,7 +382,7 @@ def _write_content(
                 outcome=CheckOutcome.UNCHANGED.value,
                 **check_extra,
             )
-            schedule_next(session, doc, now=now, changed=False)
+            _reschedule(session, doc, channel, now=now, changed=False)
             session.commit()
             return CheckReport(
                 url=doc.url,
@@ -441,7 +441,7 @@ def _write_content(
             outcome=CheckOutcome.NEW_VERSION.value,
             **check_extra,
         )
-        schedule_next(session, doc, now=now, changed=not reextracted)
+        _reschedule(session, doc, channel, now=now, changed=not reextracted)
         session.commit()
     svc.metrics.version_created(decision.kind.value, channel.value)
     return CheckReport(
@@ -455,6 +455,16 @@ def _write_content(
         http_status=result.status if result else None,
         summary=str(summary.get("summary", "")),
     )
+
+
+def _reschedule(session: Session, doc: Document, channel: Channel, *, now: datetime, changed: bool) -> None:
+    """Page and post checks follow the re-check policy; a feed entry never pushes the page's
+    check later, and an edited feed entry makes the page due at once."""
+    if channel != Channel.FEED:
+        schedule_next(session, doc, now=now, changed=changed)
+    elif changed and doc.status == "active" and (doc.next_check is None or doc.next_check > now):
+        doc.next_check = now
+        session.add(doc)
 
 
 def _touch(doc: Document, result: FetchResult | None, now: datetime) -> None:

@@ -20,9 +20,7 @@ import pytest
 import yaml
 from sqlmodel import col, select
 
-import jobs.polling
 from jobs.polling import poll_source
-from jobs.social import PostEnroller
 from scraper.http import Fetcher
 from scraper.sources import SourceConfigError, SourceSpec, adapter_for
 from scraper.sources.social import read_source
@@ -64,14 +62,6 @@ CORPUS = "social"
 
 
 # --- fixtures and helpers -------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def social_polling(monkeypatch: pytest.MonkeyPatch) -> None:
-    """jobs.polling hands a poll's findings to jobs.social.PostEnroller (which passes other kinds to
-    the plain Enroller). Until that one-line change is made there, make it for these tests."""
-    if "PostEnroller" not in vars(jobs.polling):
-        monkeypatch.setattr(jobs.polling, "Enroller", PostEnroller)
 
 
 @pytest.fixture
@@ -576,11 +566,7 @@ async def test_corpus_youtube_channel_feed(svc, server, corpus):
 
 # --- the command line -----------------------------------------------------------------------------
 
-BRIDGE = (  # the one change jobs.polling needs, made in the process for as long as it is not there
-    "import jobs.polling, jobs.social\n"
-    "if 'PostEnroller' not in vars(jobs.polling): jobs.polling.Enroller = jobs.social.PostEnroller\n"
-    "from jobs.cli import main\nmain()\n"
-)
+BRIDGE = "from jobs.cli import main\nmain()\n"
 
 
 def storytrail(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -78,39 +79,30 @@ async def run_demo(
 
 
 def _follow(engine: Engine, site: DemoSite, now: datetime, seed: str) -> None:
-    """The demo's sources and story, pointed at this run's site."""
+    """The demo's sources and story, pointed at this run's site.
+
+    The sources are disabled: the demo polls them by name, and nothing polls them once the demo
+    site is gone (``storytrail run`` and a bare ``storytrail poll`` skip disabled sources).
+    """
+    common: dict[str, Any] = {
+        "now": now,
+        "every": "10m",
+        "enabled": False,
+        "etag": None,
+        "last_modified": None,
+    }
+    feed: dict[str, Any] = {
+        "kind": "feed",
+        "url": f"{site.base}/rss.xml",
+        "params": {"archive": "matched", "origin": "demo"},
+    }
+    page: dict[str, Any] = {"kind": "page", "url": f"{site.base}/", "params": {"origin": "demo"}}
     with Session(engine) as session:
-        catalog.upsert_source(
-            session,
-            name=FEED_SOURCE,
-            now=now,
-            kind="feed",
-            url=f"{site.base}/rss.xml",
-            every="10m",
-            params={"archive": "matched", "origin": "demo"},
-            etag=None,
-            last_modified=None,
-        )
-        catalog.upsert_source(
-            session,
-            name=PAGE_SOURCE,
-            now=now,
-            kind="page",
-            url=f"{site.base}/",
-            every="10m",
-            params={"origin": "demo"},
-            etag=None,
-            last_modified=None,
-        )
-        catalog.upsert_story(
-            session,
-            slug=STORY_SLUG,
-            now=now,
-            title=STORY_TITLE,
-            query=STORY_QUERY,
-            seeds=[seed],
-            settings={"threshold": 0.35, "link_depth": 1},
-        )
+        catalog.upsert_source(session, name=FEED_SOURCE, **common, **feed)
+        catalog.upsert_source(session, name=PAGE_SOURCE, **common, **page)
+        settings = {"threshold": 0.35, "link_depth": 1}
+        catalog.upsert_story(session, slug=STORY_SLUG, now=now, title=STORY_TITLE, query=STORY_QUERY,
+                             seeds=[seed], settings=settings)  # fmt: skip
         session.commit()
 
 

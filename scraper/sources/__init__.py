@@ -31,6 +31,11 @@ BUILTIN: dict[str, str] = {
     "sitemap": "scraper.sources.sitemap:poll_sitemap",
     "page": "scraper.sources.page:poll_page",
     "search": "scraper.sources.search:poll_search",
+    "mastodon": "scraper.sources.social:poll_social",
+    "bluesky": "scraper.sources.social:poll_social",
+    "telegram": "scraper.sources.social:poll_social",
+    "reddit": "scraper.sources.social:poll_social",
+    "youtube": "scraper.sources.social:poll_social",
 }
 _registered: dict[str, Adapter] = {}
 

@@ -1,0 +1,349 @@
+"""Repository functions for discovery: documents found by polling, their story links, source
+checks, identity (canonical URL, near duplicates) and what ``stories show`` lists.
+
+Keyword-only arguments; every write flushes and leaves the commit to the caller.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from storage import catalog
+from storage import documents as docs
+from storage.models import Check, Document, DocumentAlias, Source, Story, StoryDocument, Version
+
+_MASK64 = (1 << 64) - 1
+
+
+# --- documents ------------------------------------------------------------------------------
+
+
+def ensure_document(
+    session: Session,
+    *,
+    url: str,
+    now: datetime,
+    source_id: int | None = None,
+    status: str = "seen",
+    kind: str = "article",
+    platform: str | None = None,
+) -> tuple[Document, bool]:
+    """The document for ``url`` (or an alias of it), created with ``status`` (and ``kind``) when new.
+
+    Safe against a concurrent creator of the same URL (another worker or node): the insert runs
+    in a savepoint, and on a unique-key conflict the other's row is returned.
+    """
+    found = docs.find_document(session, url=url)
+    if found is not None:
+        return found, False
+    try:
+        with session.begin_nested():
+            return docs.get_or_create_document(
+                session, url=url, now=now, source_id=source_id, status=status, kind=kind, platform=platform
+            )
+    except IntegrityError:
+        return docs.get_document(session, url=url), False
+
+
+def page_version_ids(session: Session, *, document_ids: Iterable[int]) -> set[int]:
+    """Which of these documents have at least one page version."""
+    ids = list(document_ids)
+    if not ids:
+        return set()
+    rows = session.exec(
+        select(Version.document_id)
+        .where(col(Version.document_id).in_(ids), Version.channel == "page")
+        .distinct()
+    )
+    return set(rows)
+
+
+def posts(session: Session, *, document_ids: Iterable[int]) -> set[int]:
+    """Which of these documents are social posts."""
+    ids = list(document_ids)
+    if not ids:
+        return set()
+    rows = session.exec(select(Document).where(col(Document.id).in_(ids), Document.kind == "post"))
+    return {doc.id for doc in rows if doc.id is not None}
+
+
+def has_page_version(session: Session, *, document_id: int) -> bool:
+    return bool(page_version_ids(session, document_ids=[document_id]))
+
+
+def mark_seen(session: Session, *, document: Document) -> None:
+    """Known but not followed: no re-check (status ``seen``, no ``next_check``)."""
+    document.status = "seen"
+    document.next_check, document.check_interval_s = None, None
+    session.add(document)
+    session.flush()
+
+
+def activate(session: Session, *, document: Document, now: datetime) -> None:
+    """Make a ``seen`` document one that is followed: re-checked, due at once."""
+    if document.status == "seen":
+        document.status = "active"
+        document.next_check = document.next_check or now
+        session.add(document)
+        session.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A document's re-check state, kept across a feed observation (which must not move it)."""
+
+    status: str
+    next_check: datetime | None
+    check_interval_s: int | None
+    unchanged_checks: int
+    last_changed_at: datetime | None
+
+
+def schedule_of(document: Document) -> Schedule:
+    return Schedule(
+        document.status,
+        document.next_check,
+        document.check_interval_s,
+        document.unchanged_checks,
+        document.last_changed_at,
+    )
+
+
+def restore_schedule(
+    session: Session, *, document_id: int, schedule: Schedule, due: datetime | None = None
+) -> None:
+    """Put back a document's re-check state; ``due`` brings an active document's next check forward."""
+    doc = session.get(Document, document_id)
+    if doc is None:
+        return
+    doc.status, doc.next_check, doc.check_interval_s = (
+        schedule.status,
+        schedule.next_check,
+        schedule.check_interval_s,
+    )
+    doc.unchanged_checks, doc.last_changed_at = schedule.unchanged_checks, schedule.last_changed_at
+    if due is not None and doc.status == "active" and (doc.next_check is None or doc.next_check > due):
+        doc.next_check = due
+    session.add(doc)
+    session.flush()
+
+
+# --- story links ----------------------------------------------------------------------------
+
+
+def active_stories(session: Session, *, now: datetime) -> list[Story]:
+    """Stories whose active window holds ``now`` (no window: always active)."""
+    return [
+        story
+        for story in catalog.list_stories(session)
+        if (story.active_from is None or story.active_from <= now)
+        and (story.active_until is None or now < story.active_until)
+    ]
+
+
+def linked_stories(session: Session, *, document_ids: Iterable[int]) -> dict[int, dict[int, StoryDocument]]:
+    """document id -> {story id -> its StoryDocument}."""
+    ids = list(document_ids)
+    found: dict[int, dict[int, StoryDocument]] = defaultdict(dict)
+    if ids:
+        for link in session.exec(select(StoryDocument).where(col(StoryDocument.document_id).in_(ids))):
+            found[link.document_id][link.story_id] = link
+    return found
+
+
+def link_document(session: Session, **fields: Any) -> tuple[StoryDocument, bool]:
+    """:func:`storage.catalog.link_story_document`, safe against a concurrent linker."""
+    try:
+        with session.begin_nested():
+            return catalog.link_story_document(session, **fields)
+    except IntegrityError:
+        return catalog.link_story_document(session, **fields)
+
+
+def seed_documents(session: Session, *, urls: Sequence[str]) -> list[Document]:
+    found = (docs.find_document(session, url=url) for url in urls)
+    return [doc for doc in found if doc is not None]
+
+
+def document_text(session: Session, *, document_id: int) -> tuple[str | None, str | None, str] | None:
+    """(title, description, text) of the latest page version that is not a tombstone."""
+    version = session.exec(
+        select(Version)
+        .where(Version.document_id == document_id, Version.channel == "page", Version.kind != "tombstone")
+        .order_by(col(Version.seq).desc())
+    ).first()
+    return (version.title, version.description, version.text) if version else None
+
+
+def latest_raw(session: Session, *, document_id: int) -> bytes | None:
+    """The raw body of the latest page version (for links and the declared canonical URL)."""
+    from storage import blobs
+
+    latest = docs.latest_version(session, document_id=document_id, channel="page")
+    if latest is None or latest.raw_sha256 is None:
+        return None
+    return blobs.get_blob(session, sha256=latest.raw_sha256)
+
+
+def checked_ever(session: Session, *, document_id: int) -> bool:
+    """Whether any page check was made (a seed that failed once is left to the re-check schedule)."""
+    row = session.exec(
+        select(Check.id).where(Check.document_id == document_id, Check.channel == "page").limit(1)
+    ).first()
+    return row is not None
+
+
+# --- identity: canonical URLs and near duplicates -------------------------------------------
+
+
+def promote_url(session: Session, *, document: Document, url: str) -> bool:
+    """Make ``url`` (an alias of ``document`` or unused) its URL; the old URL becomes an alias."""
+    alias = session.exec(select(DocumentAlias).where(DocumentAlias.url == url)).first()
+    if alias is not None and alias.document_id != document.id:
+        return False
+    if alias is None and docs.find_document(session, url=url) is not None:
+        return False
+    old = document.url
+    if alias is not None:
+        session.delete(alias)
+        session.flush()
+    document.url = url
+    session.add(document)
+    session.flush()
+    assert document.id is not None
+    session.add(DocumentAlias(url=old, document_id=document.id))
+    session.flush()
+    return True
+
+
+def unsigned(value: int) -> int:
+    return value & _MASK64
+
+
+def near_duplicates(
+    session: Session, *, document: Document, story_ids: Iterable[int], max_distance: int
+) -> list[Document]:
+    """Documents of these stories (by id, none itself a duplicate) whose page fingerprint is
+    within ``max_distance`` bits of ``document``'s."""
+    ids = list(story_ids)
+    if document.simhash is None or not ids:
+        return []
+    rows = session.exec(
+        select(Document)
+        .join(StoryDocument, col(StoryDocument.document_id) == Document.id)
+        .where(
+            col(StoryDocument.story_id).in_(ids),
+            col(Document.simhash).is_not(None),
+            Document.id != document.id,
+            col(Document.duplicate_of).is_(None),
+        )
+        .order_by(col(Document.id))
+    )
+    mine = unsigned(document.simhash)
+    found = {d.id: d for d in rows if (unsigned(d.simhash or 0) ^ mine).bit_count() <= max_distance}
+    return list(found.values())
+
+
+def set_duplicate(session: Session, *, document: Document, of: Document) -> None:
+    document.duplicate_of = of.id
+    session.add(document)
+    session.flush()
+
+
+# --- sources --------------------------------------------------------------------------------
+
+
+def get_source_by_id(session: Session, *, source_id: int) -> Source:
+    source = session.get(Source, source_id)
+    if source is None:
+        raise docs.NotFoundError(f"source {source_id} does not exist")
+    return source
+
+
+def record_poll(
+    session: Session,
+    *,
+    source: Source,
+    now: datetime,
+    validators: tuple[str | None, str | None] | None = None,
+) -> None:
+    """A successful poll: its time and (when given) the (ETag, Last-Modified) for the next one."""
+    source.last_polled_at = now
+    if validators is not None:
+        source.etag, source.last_modified = validators
+    session.add(source)
+    session.flush()
+
+
+def add_source_check(session: Session, *, source_id: int, **fields: Any) -> Check:
+    return docs.add_check(session, source_id=source_id, channel="feed", **fields)
+
+
+def source_checks(session: Session, *, source_id: int, limit: int = 20) -> list[Check]:
+    return list(
+        session.exec(
+            select(Check).where(Check.source_id == source_id).order_by(col(Check.id).desc()).limit(limit)
+        )
+    )
+
+
+# --- what `stories show` lists --------------------------------------------------------------
+
+
+def version_counts(session: Session, *, document_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """document id -> {channel -> number of versions}."""
+    found: dict[int, dict[str, int]] = defaultdict(dict)
+    if document_ids:
+        rows = session.exec(
+            select(Version.document_id, Version.channel, func.count())
+            .where(col(Version.document_id).in_(list(document_ids)))
+            .group_by(col(Version.document_id), col(Version.channel))
+        )
+        for doc_id, channel, n in rows:
+            found[doc_id][channel] = n
+    return found
+
+
+def latest_titles(session: Session, *, document_ids: Sequence[int]) -> dict[int, str]:
+    """document id -> the title of its latest page version (else feed version)."""
+    titles: dict[int, str] = {}
+    if not document_ids:
+        return titles
+    rows = session.exec(
+        select(Version.document_id, Version.channel, Version.title)
+        .where(col(Version.document_id).in_(list(document_ids)), col(Version.title).is_not(None))
+        .order_by(sa.case((col(Version.channel) == "page", 1), else_=0), col(Version.seq))
+    )
+    for doc_id, _channel, title in rows:
+        titles[doc_id] = title or ""
+    return titles
+
+
+def source_names(session: Session, *, source_ids: Iterable[int]) -> dict[int, str]:
+    ids = [i for i in set(source_ids) if i is not None]
+    if not ids:
+        return {}
+    return {
+        s.id: s.name for s in session.exec(select(Source).where(col(Source.id).in_(ids))) if s.id is not None
+    }
+
+
+def document_urls(session: Session, *, document_ids: Iterable[int]) -> dict[int, str]:
+    ids = [i for i in set(document_ids) if i is not None]
+    if not ids:
+        return {}
+    rows = session.exec(select(Document.id, Document.url).where(col(Document.id).in_(ids)))
+    return {doc_id: url for doc_id, url in rows if doc_id is not None}
+
+
+def story_document_counts(session: Session) -> dict[int, int]:
+    rows = session.exec(select(StoryDocument.story_id, func.count()).group_by(col(StoryDocument.story_id)))
+    return {story_id: n for story_id, n in rows}
