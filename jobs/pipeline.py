@@ -392,14 +392,12 @@ def _write_content(
                 seq=latest.seq,
                 http_status=result.status if result else None,
             )
-        previous = (
-            docs.version_content(latest) if latest and latest.kind != VersionKind.TOMBSTONE.value else None
-        )
+        previous = _comparable(session, latest)
         summary = change_summary(diff_contents(previous, content))
         if decision.action == Action.RESTORED:
             summary = {
                 **summary,
-                "summary": "restored after deletion; " + summary.get("summary", ""),
+                "summary": _restored_summary(summary, compared=previous is not None),
                 "restored": True,
             }
         if decision.action == Action.REVERT:
@@ -455,6 +453,26 @@ def _write_content(
         http_status=result.status if result else None,
         summary=str(summary.get("summary", "")),
     )
+
+
+def _restored_summary(summary: dict[str, Any], *, compared: bool) -> str:
+    change = str(summary.get("summary", ""))
+    if not compared or change in ("", "no change", "first version"):
+        return "restored after deletion"
+    return f"restored after deletion; {change}"
+
+
+def _comparable(session: Session, latest: Version | None) -> Content | None:
+    """What a new version is compared with: the latest one, or the one before a tombstone."""
+    if latest is None:
+        return None
+    if latest.kind != VersionKind.TOMBSTONE.value:
+        return docs.version_content(latest)
+    before = (latest.change_summary or {}).get("last_seq")
+    if not before:
+        return None
+    found = docs.get_version(session, document_id=latest.document_id, channel=latest.channel, seq=int(before))
+    return docs.version_content(found)
 
 
 def _reschedule(session: Session, doc: Document, channel: Channel, *, now: datetime, changed: bool) -> None:

@@ -33,12 +33,11 @@ from tests.test_social_sources import (
     poll,
     post_documents,
     recorded,
-    social_polling,
     svc,
     three_posts,
 )
 
-__all__ = ["social_polling", "svc"]  # fixtures shared with test_social_sources
+__all__ = ["svc"]  # fixtures shared with test_social_sources
 
 
 @pytest.fixture

@@ -51,6 +51,12 @@ def demo(
     out.print(f"[bold]diff {result.urls[1]} --from {vs[0].seq} --to {vs[-1].seq}[/]", highlight=False)
     out.print(render(diff_contents(old, new), "text", old=old, new=new), highlight=False, markup=False)
     out.print()
-    out.print(
-        f"next: storytrail versions {result.urls[0]}   |   storytrail diff {result.urls[0]}", highlight=False
-    )
+    out.print("next:", highlight=False)
+    for line in (
+        f"storytrail versions {result.urls[0]}",
+        f"storytrail diff {result.urls[0]} --format unified",
+        "storytrail timeline valdai-residence-claim",
+        'storytrail search "Tver" --all-versions',
+        "storytrail serve    # then open http://127.0.0.1:8080/",
+    ):
+        out.print(f"  {line}", highlight=False)
