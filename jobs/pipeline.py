@@ -177,23 +177,48 @@ def _record_confirmation(
     with svc.session() as session:
         doc = _document(session, document_id)
         latest = docs.latest_version(session, document_id=document_id, channel=Channel.PAGE.value)
-        if latest is not None:
-            latest.last_confirmed_at = now
-            session.add(latest)
-        _note_seen(doc, result, now)
-        docs.add_check(
+        _confirm(
             session,
-            document_id=document_id,
-            outcome=outcome.value,
-            version_id=latest.id if latest else None,
-            **_check_fields(result, raw_sha256),
+            doc,
+            latest,
+            Channel.PAGE,
+            outcome,
+            now=now,
+            result=result,
+            check_extra=_check_fields(result, raw_sha256),
         )
-        schedule_next(session, doc, now=now, changed=False)
         session.commit()
         seq = latest.seq if latest else None
     return CheckReport(
         url=result.url, outcome=outcome, document_id=document_id, seq=seq, http_status=result.status
     )
+
+
+def _confirm(
+    session: Session,
+    doc: Document,
+    latest: Version | None,
+    channel: Channel,
+    outcome: CheckOutcome,
+    *,
+    now: datetime,
+    result: FetchResult | None,
+    check_extra: dict[str, Any],
+) -> None:
+    """Nothing changed: the latest version is confirmed, the attempt is a Check, the next check set."""
+    if latest is not None:
+        latest.last_confirmed_at = now
+        session.add(latest)
+    _touch(doc, result, now)
+    docs.add_check(
+        session,
+        document_id=doc.id,
+        channel=channel.value,
+        outcome=outcome.value,
+        version_id=latest.id if latest else None,
+        **check_extra,
+    )
+    _reschedule(session, doc, channel, now=now, changed=False)
 
 
 def _note_seen(doc: Document, result: FetchResult, now: datetime) -> None:
@@ -371,18 +396,16 @@ def _write_content(
         check_extra = _check_fields(result, raw_sha256) if result else {"at": now}
         if decision.action == Action.UNCHANGED:
             assert latest is not None
-            latest.last_confirmed_at = now
-            session.add(latest)
-            _touch(doc, result, now)
-            docs.add_check(
+            _confirm(
                 session,
-                document_id=document_id,
-                channel=channel.value,
-                version_id=latest.id,
-                outcome=CheckOutcome.UNCHANGED.value,
-                **check_extra,
+                doc,
+                latest,
+                channel,
+                CheckOutcome.UNCHANGED,
+                now=now,
+                result=result,
+                check_extra=check_extra,
             )
-            _reschedule(session, doc, channel, now=now, changed=False)
             session.commit()
             return CheckReport(
                 url=doc.url,
