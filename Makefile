@@ -50,8 +50,8 @@ bench: $(STAMP)  ## run the benchmarks and write bench/RESULTS.md
 
 lock:  ## re-resolve requirements*.lock from pyproject.toml (hashes, no download addresses)
 	$(BIN)/python -m pip install -q uv
-	$(BIN)/python -m uv pip compile pyproject.toml --extra build --generate-hashes --python-version 3.12 -q -o requirements.lock
-	$(BIN)/python -m uv pip compile pyproject.toml --extra build --extra dev --generate-hashes --python-version 3.12 -q -o requirements-dev.lock
+	$(BIN)/python -m uv pip compile pyproject.toml --extra build --extra notify --generate-hashes --python-version 3.12 -q -o requirements.lock
+	$(BIN)/python -m uv pip compile pyproject.toml --extra build --extra notify --extra browser --extra research --extra dev --generate-hashes --python-version 3.12 -q -o requirements-dev.lock
 
 container-smoke:  ## build and run the image with podman (no Docker daemon needed)
 	bash .ci/container.sh
