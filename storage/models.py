@@ -178,3 +178,31 @@ class NodeLease(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     owner: str = Field(max_length=120)
     until: datetime = Field(sa_type=UTCDateTime)
+
+
+class Event(SQLModel, table=True):
+    """Append-only record of what a person would care about, written in the same transaction as
+    the change it reports (storage.versions.apply). The monotonic ``id`` is the cursor that the
+    timeline, the Atom feeds and notification delivery read from.
+
+    kind: new_coverage (story_id set), first_version, change, headline, moved, deleted, restored,
+    reverted, suspect, reextracted.
+    """
+
+    __table_args__ = (
+        sa.Index("ix_event_document_id_id", "document_id", "id"),
+        sa.Index("ix_event_story_id_id", "story_id", "id"),
+        sa.Index("ix_event_kind_id", "kind", "id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    kind: str = Field(max_length=24)
+    document_id: int | None = Field(default=None, foreign_key="document.id", ondelete="CASCADE")
+    story_id: int | None = Field(default=None, foreign_key="story.id", ondelete="CASCADE")
+    channel: str | None = Field(default=None, max_length=8)
+    version_id: int | None = Field(default=None, foreign_key="version.id", ondelete="SET NULL")
+    seq: int | None = None
+    prev_seq: int | None = None
+    significance: float | None = None
+    summary: str = ""  # the one-line text a person reads (timeline, feed entry, notification)
+    data: dict[str, Any] = _json(dict)  # kind-specific details: old/new title, revert_of, from_url...
