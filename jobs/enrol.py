@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session
 
+from jobs.capture import CheckReport, check_document, record_observation
 from jobs.discovery import StoryRule, candidate_text, document_match_text, seed_urls
-from jobs.pipeline import CheckReport, check_document, record_observation
 from jobs.services import Services
 from scraper.core.links import canonical_from_html, looks_like_article, outgoing_links
 from scraper.core.matching import CandidateText, Match, features, similarity
@@ -129,7 +129,7 @@ class Enroller:
             kind = "post" if observation is not None and observation.channel == Channel.API else "article"
             doc_id, created = self.document(candidate.url, source_id, kind=kind)
             if observation is not None:
-                self.observe(observation, doc_id)
+                await self.observe(observation, doc_id)
             text = candidate_text(candidate.title, candidate.summary, candidate.url)
             found = how.setdefault(doc_id, Found(candidate.via, source_id=source_id))
             stories = self.link(doc_id, matcher(text, "title and summary"), found)
@@ -159,13 +159,12 @@ class Enroller:
         self.tally.new += int(created)
         return doc.id, created
 
-    def observe(self, observation: Observation, document_id: int) -> None:
+    async def observe(self, observation: Observation, document_id: int) -> None:
         """Version what the feed shows for the document, without moving its page re-checks."""
         with self.svc.session() as session:
-            doc = session.get(Document, document_id)
-            assert doc is not None
-            before = disc.schedule_of(doc)
-        report = record_observation(self.svc, observation, document_id=document_id)
+            before = disc.schedule_for(session, document_id=document_id)
+            assert before is not None
+        report = await record_observation(self.svc, observation, document_id=document_id)
         edited = report.outcome == CheckOutcome.NEW_VERSION and (report.seq or 0) > 1
         self.tally.edited += int(edited)
         with self.svc.session() as session:  # a feed edit hints the page changed: check it soon

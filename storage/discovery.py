@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -51,6 +51,92 @@ def ensure_document(
             )
     except IntegrityError:
         return docs.get_document(session, url=url), False
+
+
+def enrol_url(
+    session: Session,
+    *,
+    url: str,
+    now: datetime,
+    story_slug: str | None = None,
+    via: str = "manual",
+    source_id: int | None = None,
+) -> int:
+    """The document for ``url`` made one that is followed (``storytrail check``), linked to the
+    story ``story_slug`` when given; its id."""
+    doc, _ = docs.get_or_create_document(session, url=url, now=now, source_id=source_id)
+    if doc.status in ("seen", "retired"):
+        doc.status = "active"
+    assert doc.id is not None
+    if story_slug:
+        story = catalog.get_story(session, slug=story_slug)
+        assert story.id is not None
+        catalog.link_story_document(
+            session,
+            story_id=story.id,
+            document_id=doc.id,
+            now=now,
+            via=via,
+            reason=f"added by {via}",
+            source_id=source_id,
+        )
+    session.add(doc)
+    session.flush()
+    return doc.id
+
+
+def ensure_post(
+    session: Session, *, url: str, platform: str, now: datetime, source_id: int | None = None
+) -> tuple[Document, bool]:
+    """The post document for ``url`` (new ones "seen"), marked kind "post" of ``platform``."""
+    doc, created = ensure_document(session, url=url, now=now, source_id=source_id, status="seen")
+    if doc.kind != "post" or doc.platform != platform:
+        doc.kind, doc.platform = "post", platform
+        session.add(doc)
+        session.flush()
+    return doc, created
+
+
+def posts_since(session: Session, *, source_id: int, since: datetime, exclude: set[str]) -> list[int]:
+    """Posts first seen by ``source_id``, published at or after ``since``, not gone, not in ``exclude``;
+    the newest first."""
+    rows = session.exec(
+        select(Document.id, Document.url)
+        .join(Version, col(Version.document_id) == Document.id)
+        .where(
+            Document.source_id == source_id,
+            Document.kind == "post",
+            Document.status != "gone",
+            Version.channel == "api",
+            Version.seq == 1,
+            col(Version.published) >= since,
+        )
+        .order_by(col(Version.published).desc())
+    )
+    return [doc_id for doc_id, url in rows if doc_id is not None and url not in exclude]
+
+
+def schedule_for(session: Session, *, document_id: int) -> Schedule | None:
+    doc = session.get(Document, document_id)
+    return schedule_of(doc) if doc is not None else None
+
+
+def settle_post(session: Session, *, document_id: int, schedule: Schedule | None, revive: bool) -> None:
+    """After a post's observations: put back the schedule of a post that is not followed
+    (``schedule``, its status left as the observations made it), and revive a post seen again
+    (no longer missing; a gone post active again when a story follows it, else seen)."""
+    doc = session.get(Document, document_id)
+    if doc is None:
+        return
+    if schedule is not None and schedule.status != "active":
+        restore_schedule(session, document_id=document_id, schedule=replace(schedule, status=doc.status))
+    if revive:
+        doc.missing_count = 0
+        if doc.status == "gone":
+            linked = linked_stories(session, document_ids=[document_id]).get(document_id)
+            doc.status = "active" if linked else "seen"
+        session.add(doc)
+        session.flush()
 
 
 def page_version_ids(session: Session, *, document_ids: Iterable[int]) -> set[int]:
