@@ -172,6 +172,8 @@ def test_failures_and_unchanged():
     denied = plan(history, FetchFailed("robots", CheckOutcome.ROBOTS_DENIED), NOW)
     assert denied == Failure(CheckOutcome.ROBOTS_DENIED, "robots")
     assert plan(history, ExtractionFailed("bad"), NOW) == Failure(CheckOutcome.ERROR, "bad")
+    empty = plan(history, ExtractionFailed("no article text", no_content=True), NOW)
+    assert isinstance(empty, Suspect) and empty.reason == "no_text" and empty.seq == 1
 
 
 def test_reextracted_is_its_own_kind():
