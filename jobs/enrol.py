@@ -127,7 +127,7 @@ class Enroller:
             if observation is not None and observation.gone and not self._known(candidate.url):
                 continue  # a post gone before it was ever seen: nothing to record
             kind = "post" if observation is not None and observation.channel == Channel.API else "article"
-            doc_id, created = self.document(candidate.url, source_id, kind=kind)
+            doc_id, created = self.document(candidate.url, source_id, kind=kind, guid=_guid(observation))
             if observation is not None:
                 await self.observe(observation, doc_id)
             text = candidate_text(candidate.title, candidate.summary, candidate.url)
@@ -148,11 +148,24 @@ class Enroller:
             return docs.find_document(session, url=url) is not None
 
     def document(
-        self, url: str, source_id: int | None, *, status: str = "seen", kind: str = "article"
+        self,
+        url: str,
+        source_id: int | None,
+        *,
+        status: str = "seen",
+        kind: str = "article",
+        guid: str | None = None,
     ) -> tuple[int, bool]:
+        """The document for ``url`` (a feed entry's ``guid`` finds it under an earlier link)."""
         with self.svc.session() as session:
-            doc, created = disc.ensure_document(
-                session, url=url, now=self.svc.clock(), source_id=source_id, status=status, kind=kind
+            doc, created = disc.ensure_entry_document(
+                session,
+                url=url,
+                guid=guid,
+                now=self.svc.clock(),
+                source_id=source_id,
+                status=status,
+                kind=kind,
             )
             session.commit()
         assert doc.id is not None
@@ -436,6 +449,14 @@ def _posts(observations: Sequence[Observation]) -> list[Candidate]:
                   via="social" if o.channel == Channel.API else "source")
         for o in observations
     ]  # fmt: skip
+
+
+def _guid(observation: Observation | None) -> str | None:
+    """A feed entry's stable id (RSS guid, Atom id): its identity across link changes."""
+    if observation is None or observation.channel != Channel.FEED:
+        return None
+    guid = observation.content.metadata.get("id")
+    return str(guid) if guid else None
 
 
 def _within_depth(rule: StoryRule, found: Found) -> bool:

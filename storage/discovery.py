@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from storage import catalog
+from storage import catalog, events
 from storage import documents as docs
 from storage.models import Check, Document, DocumentAlias, Source, Story, StoryDocument, Version
 
@@ -51,6 +51,46 @@ def ensure_document(
             )
     except IntegrityError:
         return docs.get_document(session, url=url), False
+
+
+def ensure_entry_document(
+    session: Session,
+    *,
+    url: str,
+    guid: str | None,
+    now: datetime,
+    source_id: int | None = None,
+    status: str = "seen",
+    kind: str = "article",
+) -> tuple[Document, bool]:
+    """The document of a feed entry: by its URL, else by its stable id (``guid``: RSS guid, Atom
+    id). An entry whose id names a document under another URL moved: the new URL becomes the
+    document's URL (the old one an alias) and a ``moved`` event is written, so the entry's edits
+    stay in one history. A new document is registered under the id."""
+    if not guid:
+        return ensure_document(session, url=url, now=now, source_id=source_id, status=status, kind=kind)
+    key = docs.guid_key(guid)
+    by_url = docs.find_document(session, url=url)
+    by_guid = docs.find_document(session, url=key)
+    if by_url is None and by_guid is not None:
+        old = by_guid.url
+        if promote_url(session, document=by_guid, url=url):
+            assert by_guid.id is not None
+            events.moved(session, document_id=by_guid.id, at=now, from_url=old, to_url=url, guid=guid)
+            return by_guid, False
+    doc, created = ensure_document(session, url=url, now=now, source_id=source_id, status=status, kind=kind)
+    if by_guid is None:
+        _register_guid(session, doc, key)
+    return doc, created
+
+
+def _register_guid(session: Session, doc: Document, key: str) -> None:
+    assert doc.id is not None
+    try:
+        with session.begin_nested():
+            session.add(DocumentAlias(url=key, document_id=doc.id))
+    except IntegrityError:  # another worker registered it first
+        pass
 
 
 def enrol_url(

@@ -78,6 +78,15 @@ def new_coverage(
     return add(session, draft=draft, at=at, document_id=document_id, story_id=story_id)
 
 
+def moved(
+    session: Session, *, document_id: int, at: datetime, from_url: str, to_url: str, guid: str
+) -> Event:
+    """A feed entry's stable id came with a new link: the document's URL moved."""
+    data = {"from_url": from_url, "to_url": to_url, "guid": guid}
+    draft = EventDraft(EventKind.MOVED, f"moved: {from_url} -> {to_url}", data=data)
+    return add(session, draft=draft, at=at, document_id=document_id, channel="feed")
+
+
 def after(
     session: Session, *, after_id: int = 0, limit: int = 500, kinds: Sequence[str] | None = None
 ) -> list[Event]:
