@@ -77,6 +77,13 @@ def upsert_story(session: Session, *, slug: str, now: datetime, **fields: Any) -
     return story, created
 
 
+def disable_source(session: Session, *, source: Source) -> None:
+    """A source no longer polled (kept, with everything it found)."""
+    source.enabled = False
+    session.add(source)
+    session.flush()
+
+
 def link_story_document(
     session: Session,
     *,
