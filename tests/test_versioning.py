@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scraper.core.fingerprint import content_hash
+from scraper.core.normalize import normalize_content
 from scraper.core.types import Channel, CheckOutcome, Content, VersionKind
 from scraper.core.versioning import (
     Action,
@@ -36,7 +37,8 @@ BODY = "Russia said Ukraine fired 91 drones at the residence. Kyiv called it a f
 
 
 def content(title: str = "Kremlin claims attack", text: str = BODY) -> Content:
-    return Content(title=title, text=text)
+    """Normalized, as every Seen observation is."""
+    return normalize_content(Content(title=title, text=text))
 
 
 class Channel1:

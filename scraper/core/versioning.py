@@ -104,7 +104,6 @@ class Seen:
     raw_size: int | None = None
     reextracted: bool = False
     decoded_with: str | None = None  # the charset the body was decoded with (page)
-    declared_charset: str | None = None  # the charset the server or the page declared
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +235,7 @@ def _seen(history: History, seen: Seen) -> Plan:
     if suspicion is not None:
         reason, warning = suspicion
         return Suspect(warning, reason, latest.seq if latest else None)
-    digest = content_hash(seen.content)
+    digest = content_hash(seen.content, normalized=True)  # Seen.content is normalized once, at the edge
     decision = decide(history.versions, digest, reextracted=seen.reextracted)
     if decision.action == Action.UNCHANGED:
         assert latest is not None
