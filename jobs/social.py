@@ -7,7 +7,7 @@ Taking a poll's posts (:class:`PostEnroller`, which hands every other source kin
       -> Document: kind "post", its platform, its public web URL
       -> a Mastodon post whose ``edited_at`` moved since we last saw it: its edit history first,
          every version in order, so edits made between two polls are all kept
-      -> record_observation: a new version when the content changed (with its diff summary);
+      -> jobs.capture.record_observation: a new version when the content changed (its summary);
          engagement counts always go to Measurement rows, never into a version
       -> matched on its text against the stories: StoryDocument (via "source")
       -> its links, once the post is linked to a story (and is new, edited or newly matched):
@@ -15,7 +15,7 @@ Taking a poll's posts (:class:`PostEnroller`, which hands every other source kin
     posts of the source inside the poll's time window that the poll no longer shows
       -> re-checked through their platform (recheck_post)
 
-Re-checking one post (:func:`recheck_post`; ``jobs.pipeline.check_document`` sends posts here)::
+Re-checking one post (:func:`recheck_post`; ``jobs.capture.check_document`` sends posts here)::
 
     its platform's answer (scraper.sources.social.read_post)
       gone (404/410, not found in a thread, "[deleted]") -> a miss; the 2nd miss in a row: tombstone

@@ -123,7 +123,8 @@ class Check(SQLModel, table=True):
     source_id: int | None = Field(default=None, foreign_key="source.id", index=True, ondelete="CASCADE")
     at: datetime = Field(sa_type=UTCDateTime, index=True)
     channel: str = Field(default="page", max_length=8)
-    outcome: str = Field(max_length=16)  # new_version, unchanged, not_modified, error, gone, robots_denied
+    # new_version, unchanged, not_modified, error, gone, robots_denied, suspect
+    outcome: str = Field(max_length=16)
     http_status: int | None = None
     bytes: int | None = None
     duration_ms: int | None = None
