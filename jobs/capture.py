@@ -240,7 +240,7 @@ async def _content(svc: Services, state: ChannelState, result: FetchResult) -> C
     raw_sha = body_sha256(result.body)
     if _same_raw(state, raw_sha):
         return await _page(svc, state, Unchanged(), result, raw_sha256=raw_sha)
-    text, encoding = decode_html(result.body, result.content_type)
+    text, _ = decode_html(result.body, result.content_type)
     started = time.perf_counter()
     try:
         extracted = await svc.extractor.extract(text, result.final_url, list(state.remove))
@@ -252,7 +252,7 @@ async def _content(svc: Services, state: ChannelState, result: FetchResult) -> C
         return await _failed(svc, state, ExtractionFailed(str(exc)), _check_fields(result), capture)
     svc.metrics.observe_extract(time.perf_counter() - started)
     content = normalize_content(extracted.content, ignore_patterns=list(state.ignore))
-    seen = Seen(content, raw_size=len(result.body), decoded_with=encoding)
+    seen = Seen(content, raw_size=len(result.body))
     return await _page(
         svc,
         state,
@@ -343,10 +343,10 @@ async def reextract_document(svc: Services, document_id: int) -> CheckReport | N
     if loaded is None:
         return None
     state, raw = loaded
-    text, encoding = decode_html(raw, None)
+    text, _ = decode_html(raw, None)
     extracted = await svc.extractor.extract(text, state.url, list(state.remove))
     content = normalize_content(extracted.content, ignore_patterns=list(state.ignore))
-    seen = Seen(content, raw_size=len(raw), reextracted=True, decoded_with=encoding)
+    seen = Seen(content, raw_size=len(raw), reextracted=True)
     capture = Capture(
         raw_sha256=state.latest_raw_sha256, extractor=EXTRACTOR_NAME, extractor_version=EXTRACTOR_VERSION
     )

@@ -6,7 +6,7 @@ are re-exported here for the callers that know this module.
 
 from __future__ import annotations
 
-from jobs.capture import CheckReport, check_document, record_observation, reextract_document
+from jobs.capture import CheckReport, check_document, in_writer, record_observation, reextract_document
 from jobs.services import Services
 from scraper.core.urls import canonicalize
 from storage import discovery as disc
@@ -25,9 +25,13 @@ async def check_url(
     """Enrol ``url`` (creating its document) and check it now."""
     canonical = canonicalize(url)
     now = svc.clock()
-    with svc.session() as session:
-        document_id = disc.enrol_url(
-            session, url=canonical, now=now, story_slug=story_slug, via=via, source_id=source_id
-        )
-        session.commit()
-    return await check_document(svc, document_id)
+
+    def enrol() -> int:
+        with svc.session() as session:
+            document_id = disc.enrol_url(
+                session, url=canonical, now=now, story_slug=story_slug, via=via, source_id=source_id
+            )
+            session.commit()
+            return document_id
+
+    return await check_document(svc, await in_writer(enrol))

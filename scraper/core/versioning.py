@@ -103,7 +103,6 @@ class Seen:
     content: Content
     raw_size: int | None = None
     reextracted: bool = False
-    decoded_with: str | None = None  # the charset the body was decoded with (page)
 
 
 @dataclass(frozen=True, slots=True)
