@@ -120,7 +120,7 @@ class _Template:
             statements: list[tuple[str, object]] = []
             eng = make_engine(pg_schema_url(base, schema))
 
-            def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+            def capture(conn, cursor, statement, parameters, context, executemany):
                 statements.append((statement, parameters))
 
             sa.event.listen(eng, "before_cursor_execute", capture)
