@@ -22,7 +22,7 @@ from scraper.core.normalize import NORMALIZER_VERSION, normalize_content
 from scraper.core.types import Channel, CheckOutcome, Content, Observation, VersionKind
 from scraper.core.urls import canonicalize
 from scraper.core.versioning import TOMBSTONE_HASH, Action, decide, is_gone_status, should_tombstone
-from scraper.http import FetchError, FetchResult, RobotsDenied
+from scraper.http import FetchError, FetchResult, RobotsDenied, Throttled
 from storage import blobs, catalog
 from storage import documents as docs
 from storage.models import Document, Source, Version
@@ -58,6 +58,10 @@ async def check_url(
 ) -> CheckReport:
     """Enrol ``url`` (creating its document) and check it now."""
     canonical = canonicalize(url)
+    refused = await svc.fetcher.refusal(canonical)
+    if refused is not None:  # no document for a URL that can never be fetched
+        svc.metrics.error(type(refused).__name__)
+        return CheckReport(url=canonical, outcome=CheckOutcome.ERROR, error=str(refused))
     now = svc.clock()
     with svc.session() as session:
         doc, _ = docs.get_or_create_document(session, url=canonical, now=now, source_id=source_id)
@@ -159,6 +163,8 @@ def _record_failure(
         )
         docs.add_check(session, document_id=document_id, outcome=outcome.value, error=message, **extra)
         schedule_next(session, doc, now=now, changed=False)
+        if isinstance(exc, Throttled) and exc.retry_at and (doc.next_check or now) < exc.retry_at:
+            doc.next_check = exc.retry_at  # the host asked for quiet until then
         session.commit()
     svc.metrics.error(outcome.value if outcome == CheckOutcome.ROBOTS_DENIED else type(exc).__name__)
     return CheckReport(

@@ -22,7 +22,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin
 
 import dateutil.parser
 import trafilatura
@@ -36,7 +35,7 @@ from trafilatura.xml import xmltotxt
 
 from scraper.core.normalize import to_utc
 from scraper.core.types import Content, Extracted
-from scraper.core.urls import InvalidURL, canonicalize
+from scraper.core.urls import InvalidURL, canonicalize, join_url
 
 EXTRACTOR_NAME = "trafilatura"
 GLUE_VERSION = 1  # bump when this module changes what it returns for the same HTML
@@ -344,7 +343,7 @@ def _canonical(tree: HtmlElement, url: str | None) -> str | None:
     if not declared:
         return None
     try:
-        return canonicalize(urljoin(url or "", declared))
+        return canonicalize(join_url(url or "", declared))
     except InvalidURL:
         return None
 

@@ -31,7 +31,7 @@ from lxml import etree
 from scraper.core.fingerprint import content_hash
 from scraper.core.links import document_base, parse_html
 from scraper.core.types import Candidate, Channel, Content, Observation
-from scraper.core.urls import InvalidURL, canonicalize
+from scraper.core.urls import InvalidURL, canonicalize, join_url
 
 FEED_TYPES = frozenset(
     {
@@ -252,7 +252,7 @@ def _json_entry(item: Any, feed_url: str) -> tuple[Candidate, Observation]:
     meta = {
         "id": str(item["id"]) if item.get("id") is not None else None,
         "author": _json_authors(item),
-        "tags": [str(tag) for tag in item.get("tags") or ()],
+        "tags": [str(tag) for tag in _list(item.get("tags")) if isinstance(tag, str | int | float)],
     }
     links = [item.get("url"), item.get("external_url"), *_absolute(item.get("id"))]
     published, modified = _iso_date(item.get("date_published")), _iso_date(item.get("date_modified"))
@@ -260,9 +260,16 @@ def _json_entry(item: Any, feed_url: str) -> tuple[Candidate, Observation]:
 
 
 def _json_authors(item: dict[str, Any]) -> str | None:
-    authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
-    names = [str(author["name"]) for author in authors if isinstance(author, dict) and author.get("name")]
-    return ", ".join(names) or None
+    authors = _list(item.get("authors")) or _list(item.get("author"))
+    names = [_plain(author.get("name")) for author in authors if isinstance(author, dict)]
+    return ", ".join(name for name in names if name) or None
+
+
+def _list(value: object) -> list[Any]:
+    """A JSON Feed field that should be a list: a lone object is a list of one, anything else none."""
+    if isinstance(value, list):
+        return value
+    return [value] if isinstance(value, dict) else []
 
 
 def _iso_date(value: object) -> datetime | None:
@@ -291,6 +298,8 @@ def _convert_entries(
             entries.append(convert(raw, feed_url))
         except _SkippedEntryError as skipped:
             warnings.append(f"{feed_url}: entry {number} skipped: it {skipped}")
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+            warnings.append(f"{feed_url}: entry {number} skipped: unexpected content ({_describe(exc)})")
     return entries, warnings
 
 
@@ -322,8 +331,8 @@ def _first_http_link(links: Sequence[object], feed_url: str) -> tuple[str, str]:
     """The first http(s) link among an entry's (link, alternate/self links, id), canonicalized."""
     written = list(dict.fromkeys(link.strip() for link in links if isinstance(link, str) and link.strip()))
     for link in written:
-        absolute = urljoin(feed_url, link)
         try:
+            absolute = join_url(feed_url, link)
             return absolute, canonicalize(absolute)
         except InvalidURL:
             continue
@@ -376,7 +385,10 @@ def discover_feeds(html: str | bytes, base_url: str) -> list[str]:
         rel = str(link.get("rel") or "").lower().split()
         kind = str(link.get("type") or "").split(";")[0].strip().lower()
         href = str(link.get("href") or "").strip()
-        url = urljoin(base, href)
+        try:
+            url = join_url(base, href)
+        except InvalidURL:
+            continue
         if "alternate" in rel and kind in FEED_TYPES and href and url.startswith(("http://", "https://")):
             found.setdefault(url, None)
     return list(found)
