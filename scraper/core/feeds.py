@@ -84,6 +84,7 @@ class ParsedFeed:
     entries: list[Candidate] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    left_out: int = 0  # older entries not read, beyond max_entries
 
 
 class _SkippedEntryError(Exception):
@@ -93,20 +94,25 @@ class _SkippedEntryError(Exception):
 # --- parse_feed ---------------------------------------------------------------------------
 
 
-def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
+def parse_feed(
+    body: bytes, url: str, content_type: str | None = None, *, max_entries: int | None = None
+) -> ParsedFeed:
     """Parse an RSS, Atom or JSON Feed body fetched from ``url`` (see the module docstring).
 
-    ``content_type`` is the HTTP Content-Type header; feedparser uses its charset.
+    ``content_type`` is the HTTP Content-Type header; feedparser uses its charset. With
+    ``max_entries``, only that many entries are read, the most recently updated first (undated
+    ones after the dated, in feed order); ``left_out`` counts the others.
     """
     if not body.strip():
         raise FeedError(url, "the response body is empty")
     if body.startswith(b"\x1f\x8b"):
         raise FeedError(url, "the body is gzip-compressed data (a .gz file?), not a feed")
     if _looks_like_json(body):
-        return parse_json_feed(body, url)
+        return parse_json_feed(body, url, max_entries=max_entries)
     parsed = read_with_feedparser(body, url, content_type)
     _reject_unusable(parsed, body, url)
-    entries, warnings = _convert_entries(parsed.entries, url, _feedparser_entry)
+    raw = _newest_first(parsed.entries, _feedparser_date) if max_entries else parsed.entries
+    entries, warnings, left_out = _convert_entries(raw, url, _feedparser_entry, max_entries)
     if not entries and _is_broken(parsed):
         cause = f"{_describe(parsed.bozo_exception)}; {len(warnings)} entries skipped"
         raise FeedError(url, f"malformed {parsed.version} feed with no usable entries ({cause})")
@@ -120,7 +126,33 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         entries=[candidate for candidate, _ in entries],
         observations=[observation for _, observation in entries],
         warnings=warnings,
+        left_out=left_out,
     )
+
+
+def _feedparser_date(entry: Any) -> datetime | None:
+    return _from_struct(dict.get(entry, "updated_parsed") or dict.get(entry, "published_parsed"))
+
+
+def _json_date(item: Any) -> datetime | None:
+    if not isinstance(item, dict):
+        return None
+    return _iso_date(item.get("date_modified")) or _iso_date(item.get("date_published"))
+
+
+def _newest_first(entries: Sequence[Any], date: Callable[[Any], datetime | None]) -> list[Any]:
+    """The order scraper.sources.base.newest_first keeps: dated entries newest first, then the rest."""
+    dates = [_safe_date(date, entry) for entry in entries]
+    dated = [(d, i) for i, d in enumerate(dates) if d is not None]
+    dated.sort(key=lambda pair: pair[0], reverse=True)
+    return [entries[i] for _, i in dated] + [entries[i] for i, d in enumerate(dates) if d is None]
+
+
+def _safe_date(date: Callable[[Any], datetime | None], entry: Any) -> datetime | None:
+    try:
+        return date(entry)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def read_with_feedparser(body: bytes, url: str, content_type: str | None = None) -> Any:
@@ -220,7 +252,7 @@ def _from_struct(value: struct_time | None) -> datetime | None:
 # --- JSON Feed ----------------------------------------------------------------------------
 
 
-def parse_json_feed(body: bytes, url: str) -> ParsedFeed:
+def parse_json_feed(body: bytes, url: str, *, max_entries: int | None = None) -> ParsedFeed:
     """Parse a JSON Feed 1.0 / 1.1 body (https://jsonfeed.org/version/1.1)."""
     try:
         data = json.loads(body)
@@ -232,7 +264,8 @@ def parse_json_feed(body: bytes, url: str) -> ParsedFeed:
     items = data.get("items")
     if not isinstance(items, list):
         raise FeedError(url, "JSON Feed without an items list")
-    entries, warnings = _convert_entries(items, url, _json_entry)
+    raw = _newest_first(items, _json_date) if max_entries else items
+    entries, warnings, left_out = _convert_entries(raw, url, _json_entry, max_entries)
     return ParsedFeed(
         url=url,
         version="json11" if version.rstrip("/").endswith("1.1") else "json1",
@@ -241,6 +274,7 @@ def parse_json_feed(body: bytes, url: str) -> ParsedFeed:
         entries=[candidate for candidate, _ in entries],
         observations=[observation for _, observation in entries],
         warnings=warnings,
+        left_out=left_out,
     )
 
 
@@ -289,18 +323,21 @@ _Converter = Callable[[Any, str], tuple[Candidate, Observation]]
 
 
 def _convert_entries(
-    raw_entries: Iterable[Any], feed_url: str, convert: _Converter
-) -> tuple[list[tuple[Candidate, Observation]], list[str]]:
+    raw_entries: Sequence[Any], feed_url: str, convert: _Converter, limit: int | None = None
+) -> tuple[list[tuple[Candidate, Observation]], list[str], int]:
+    """The usable entries (at most ``limit``), a warning per skipped one, how many were not read."""
     entries: list[tuple[Candidate, Observation]] = []
     warnings: list[str] = []
     for number, raw in enumerate(raw_entries, start=1):
+        if limit is not None and len(entries) >= limit:
+            return entries, warnings, len(raw_entries) - number + 1
         try:
             entries.append(convert(raw, feed_url))
         except _SkippedEntryError as skipped:
             warnings.append(f"{feed_url}: entry {number} skipped: it {skipped}")
         except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError) as exc:
             warnings.append(f"{feed_url}: entry {number} skipped: unexpected content ({_describe(exc)})")
-    return entries, warnings
+    return entries, warnings, 0
 
 
 def _build(
