@@ -141,3 +141,11 @@ async def services(engine: object, db_url: str, clock: FakeClock):
 
     async with open_services(make_settings(db_url), engine=engine, clock=clock, extract_workers=0) as svc:  # type: ignore[arg-type]
         yield svc
+
+
+def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
+    """Stable test ids for binary parameters (a gzip body carries its mtime): xdist workers must
+    collect the same ids."""
+    if isinstance(val, bytes) and (len(val) > 24 or not val.isascii()):
+        return f"{argname}-{len(val)}B"
+    return None
