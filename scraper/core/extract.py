@@ -22,7 +22,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin
 
 import dateutil.parser
 import trafilatura
@@ -36,7 +35,7 @@ from trafilatura.xml import xmltotxt
 
 from scraper.core.normalize import to_utc
 from scraper.core.types import Content, Extracted
-from scraper.core.urls import InvalidURL, canonicalize
+from scraper.core.urls import InvalidURL, canonicalize, join_url
 
 EXTRACTOR_NAME = "trafilatura"
 GLUE_VERSION = 1  # bump when this module changes what it returns for the same HTML
@@ -53,6 +52,7 @@ _MARKUP = re.compile(
     r"<\s*(?:!doctype|html|head|body|meta|title|article|main|div|p|span|section|h[1-6]|a|script)\b",
     re.IGNORECASE,
 )
+MAX_DEPTH = 250  # libxml2 stops reading HTML at 256 levels of nesting: what follows is lost
 _BINARY = re.compile(r"[\x00-\x08\x0e-\x1a\ufffd]")
 
 
@@ -77,6 +77,10 @@ class NotHTMLError(ExtractionError):
 
 
 class NoContentError(ExtractionError):
+    pass
+
+
+class TooDeepError(ExtractionError):
     pass
 
 
@@ -116,6 +120,10 @@ def extract(html: str | bytes, url: str | None = None, *, remove_selectors: Sequ
     tree = trafilatura.load_html(text)
     if tree is None:
         raise NotHTMLError(url, "lxml could not parse the body as HTML")
+    if tree.xpath(f"boolean(//*[count(ancestor::*) >= {MAX_DEPTH}])"):
+        raise TooDeepError(
+            url, f"elements nest more than {MAX_DEPTH} deep; the HTML parser stops there, so the text is cut"
+        )
     content = _content(tree, url)
     if not content.text and not content.title:
         raise NoContentError(url, "no article text and no title found")
@@ -344,7 +352,7 @@ def _canonical(tree: HtmlElement, url: str | None) -> str | None:
     if not declared:
         return None
     try:
-        return canonicalize(urljoin(url or "", declared))
+        return canonicalize(join_url(url or "", declared))
     except InvalidURL:
         return None
 
