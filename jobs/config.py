@@ -86,11 +86,60 @@ class StoryConfig(BaseModel):
     _durations = field_validator("recheck_min", "recheck_max")(_check_duration)
 
 
+class NotifyConfig(BaseModel):
+    """A ``[[notify]]`` table: where a story's events are sent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    story: str = Field(min_length=1)
+    target: str = Field(min_length=1)
+    events: list[str] = Field(default_factory=list)
+    min_significance: float | None = Field(default=None, ge=0, le=1)
+    secret_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    quiet_hours: str | None = None
+    digest: str | None = None
+    enabled: bool = True
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        from scraper.core.notify import target_kind
+
+        target_kind(value)
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, value: list[str]) -> list[str]:
+        from scraper.core.notify import check_events
+
+        return check_events(value)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str | None) -> str | None:
+        from scraper.core.notify import parse_quiet_hours
+
+        if value is not None:
+            parse_quiet_hours(value)
+        return value
+
+    @field_validator("digest")
+    @classmethod
+    def _digest(cls, value: str | None) -> str | None:
+        from scraper.core.notify import parse_interval
+
+        if value is not None:
+            parse_interval(value)
+        return value
+
+
 @dataclass
 class Config:
     path: str
     sources: list[SourceConfig] = field(default_factory=list)
     stories: list[StoryConfig] = field(default_factory=list)
+    notify: list[NotifyConfig] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
     exists: bool = True
 
@@ -117,23 +166,26 @@ def _line_from_message(message: str) -> int | None:
 
 
 def _validate(path: str, text: str, data: dict[str, Any]) -> Config:
-    unknown = set(data) - {"source", "story", "settings"}
+    unknown = set(data) - {"source", "story", "notify", "settings"}
     if unknown:
         name = sorted(unknown)[0]
         raise ConfigError(
             path,
             _key_line(text, name),
-            f"unknown table {name!r} (expected [[source]], [[story]], [settings])",
+            f"unknown table {name!r} (expected [[source]], [[story]], [[notify]], [settings])",
         )
     sources = [
         _item(path, text, "source", i, SourceConfig, raw) for i, raw in enumerate(data.get("source", []))
     ]
     stories = [_item(path, text, "story", i, StoryConfig, raw) for i, raw in enumerate(data.get("story", []))]
+    notify = [
+        _item(path, text, "notify", i, NotifyConfig, raw) for i, raw in enumerate(data.get("notify", []))
+    ]
     _unique(path, text, "source", [s.name for s in sources], "name")
     _unique(path, text, "story", [s.slug for s in stories], "slug")
     settings = data.get("settings", {})
     _validate_settings(path, text, settings)
-    return Config(path=path, sources=sources, stories=stories, settings=settings)
+    return Config(path=path, sources=sources, stories=stories, notify=notify, settings=settings)
 
 
 def _item(path: str, text: str, table: str, index: int, model: type[BaseModel], raw: Any) -> Any:
