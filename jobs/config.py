@@ -254,23 +254,75 @@ def _key_line(text: str, key: str, after: int | None = None) -> int | None:
 SAMPLE_CONFIG = """\
 # storytrail configuration: sources to poll and stories to follow.
 # Durations: 90s, 5m, 1h30m, 2d, 1w. Check this file with `storytrail config check`.
+#
+# This sample follows one real story. Its sources are public feeds of outlets that covered it,
+# switched off: set `enabled = true` on the ones you want (and check each outlet's terms), then
+# `storytrail run`. Add more with `storytrail sources add`, `sources discover URL --add` or
+# `sources import FILE.opml`.
 
 [settings]
-# contact_url = "https://example.org/about-our-archive"   # sent in the User-Agent
+# contact_url = "https://example.org/about-our-archive"   # sent in the User-Agent: say who you are
 # allow_hosts = ["127.0.0.1", "localhost"]                # lift the private-address guard
+# public_url = "http://127.0.0.1:8080"                    # links in notifications
 
-# [[source]]
-# name = "world-news"
-# kind = "feed"              # feed, sitemap, page, search, mastodon, bluesky, telegram, reddit, youtube
-# url = "https://news.example/world/rss.xml"
-# every = "10m"
-# archive = "matched"        # or "all"
+[[story]]
+slug = "valdai-residence-claim"
+title = "Alleged drone attack on Putin's Valdai residence"
+query = '(Putin OR Kremlin) AND (residence OR Valdai OR Novgorod) AND drone*'
+seeds = []            # article URLs that define the story, e.g. the first report you read
+recheck_min = "5m"
+recheck_max = "1d"
 
-# [[story]]
-# slug = "valdai-residence-claim"
-# title = "Alleged drone attack on Putin's Valdai residence"
-# query = '(Putin OR Kremlin) AND (residence OR Valdai OR Novgorod) AND drone*'
-# seeds = ["https://news.example/2025/12/30/putin-residence-drone-claim"]
-# recheck_min = "5m"
-# recheck_max = "1d"
+[[source]]
+name = "aljazeera"
+kind = "feed"
+url = "https://www.aljazeera.com/xml/rss/all.xml"
+every = "10m"
+enabled = false       # switch on: enabled = true
+
+[[source]]
+name = "cnbc-world"
+kind = "feed"
+url = "https://www.cnbc.com/id/100727362/device/rss/rss.html"
+every = "10m"
+enabled = false
+
+[[source]]
+name = "sky-news-world"
+kind = "feed"
+url = "https://feeds.skynews.com/feeds/rss/world.xml"
+every = "10m"
+enabled = false
+
+[[source]]
+name = "nyt-world"
+kind = "feed"
+url = "https://rss.nytimes.com/services/xml/rss/nyt/World.xml"
+every = "15m"
+enabled = false
+
+[[source]]
+name = "tass"
+kind = "feed"
+url = "https://tass.com/rss/v2.xml"
+every = "15m"
+enabled = false
+
+[[source]]
+name = "kyiv-independent"
+kind = "feed"
+url = "https://kyivindependent.com/news-archive/rss/"
+every = "15m"
+enabled = false
+
+# [[source]]                          # a social source: posts tagged #Valdai on mastodon.social
+# name = "mastodon-valdai"
+# kind = "mastodon"
+# url = "https://mastodon.social/tags/Valdai"
+# every = "5m"
+
+# [[notify]]                          # tell someone: a webhook, or any Apprise URL (ntfy://...)
+# story = "valdai-residence-claim"
+# target = "ntfy://my-valdai-topic"
+# events = ["headline", "deleted", "restored"]
 """

@@ -610,6 +610,21 @@ def _mark_due_sources(session: Session, *, now: datetime) -> int:
     return marked
 
 
+def idle_warning(session: Session, *, config_path: str) -> str | None:
+    """What to tell an operator whose daemon has nothing to do (no enabled source, no story)."""
+    sources = len(catalog.list_sources(session, enabled_only=True))
+    stories = len(catalog.list_stories(session))
+    if sources and stories:
+        return None
+    missing = " and ".join(
+        what for what, n in (("no enabled sources", sources), ("no stories", stories)) if not n
+    )
+    return (
+        f"NOTHING TO DO: {missing}. Set `enabled = true` on a source in {config_path} or run "
+        "`storytrail sources add NAME URL`, and add a story (`storytrail stories add SLUG --query ...`)"
+    )
+
+
 def _queue_figures(session: Session, *, now: datetime) -> tuple[int, int]:
     return queue.queue_depth(session, now=now), queue.enrolled_documents(session)
 
