@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
-from scraper.core.query import fold
+from scraper.core.folding import fold
 
 HEDGES: dict[str, tuple[str, ...]] = {
     "en": ("alleged*", "allegedly", "claim*", "reportedly", "purported*", "supposed*", "apparent*",
