@@ -570,13 +570,14 @@ def record_channel_gone(svc: Services, document_id: int, channel: Channel, *, no
     )
 
 
-async def reextract_document(svc: Services, document_id: int) -> CheckReport | None:
-    """Re-derive the page text from the latest stored raw body with the current extractor."""
+async def reextract_document(svc: Services, document_id: int, *, force: bool = False) -> CheckReport | None:
+    """Re-derive the page text from the latest stored raw body with the current extractor; ``force``:
+    even when the extractor is the same (the document's ignore rules changed: ``noise accept``)."""
     with svc.session() as session:
         latest = docs.latest_version(session, document_id=document_id, channel=Channel.PAGE.value)
         if latest is None or latest.raw_sha256 is None or latest.kind == VersionKind.TOMBSTONE.value:
             return None
-        if latest.extractor_version == EXTRACTOR_VERSION:
+        if latest.extractor_version == EXTRACTOR_VERSION and not force:
             return None
         doc = _document(session, document_id)
         raw = blobs.get_blob(session, sha256=latest.raw_sha256)

@@ -25,7 +25,7 @@ def _register() -> None:
     archive.register(app)
     sources.register(app)
     demo.register(app)
-    for name in ("stories", "discovery", "daemon", "reading", "web"):
+    for name in ("stories", "discovery", "daemon", "reading", "web", "noise"):
         module = _optional(name)
         if module is not None:
             module.register(app)
