@@ -4,7 +4,6 @@ versions by re-extraction (kind `reextracted`, never counted as publisher edits)
 
 from __future__ import annotations
 
-import inspect
 from typing import Annotated, Any
 
 import typer
@@ -85,16 +84,11 @@ def accept(
 
 
 async def _reextract(ctx: Any, engine: Any, ids: list[int]) -> list[Any]:
+    from jobs.capture import reextract_document
     from jobs.services import open_services
 
-    try:
-        from jobs.capture import reextract_document  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        from jobs.pipeline import reextract_document  # type: ignore[no-redef,unused-ignore]
-    # force: the extractor is the same, the ignore rules are not (older capture paths lack it)
-    force = {"force": True} if "force" in inspect.signature(reextract_document).parameters else {}
     async with open_services(ctx.settings, engine=engine) as svc:
-        return [await reextract_document(svc, i, **force) for i in ids]
+        return [await reextract_document(svc, i, force=True) for i in ids]
 
 
 def _rule_json(r: NoiseRule) -> dict[str, Any]:
