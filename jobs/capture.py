@@ -327,15 +327,16 @@ def _measure(svc: Services, document_id: int, values: dict[str, float]) -> None:
 # --- reextract ---------------------------------------------------------------------------------
 
 
-async def reextract_document(svc: Services, document_id: int) -> CheckReport | None:
-    """Re-derive the page text from the latest stored raw body with the current extractor."""
+async def reextract_document(svc: Services, document_id: int, *, force: bool = False) -> CheckReport | None:
+    """Re-derive the page text from the latest stored raw body with the current extractor; ``force``:
+    even when the extractor is the same (the document's ignore rules changed: ``noise accept``)."""
 
     def load() -> tuple[ChannelState, bytes] | None:
         state = read_state(svc, document_id, Channel.PAGE, with_rules=True)
         latest = state.history.latest
         if latest is None or state.latest_raw_sha256 is None or latest.kind == VersionKind.TOMBSTONE:
             return None
-        if state.latest_extractor_version == EXTRACTOR_VERSION:
+        if state.latest_extractor_version == EXTRACTOR_VERSION and not force:
             return None
         with svc.session() as session:
             return state, blobs.get_blob(session, sha256=state.latest_raw_sha256)

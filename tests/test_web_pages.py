@@ -69,7 +69,7 @@ async def test_story_list(arc, web):
 
 async def test_story_timeline_page(arc, web):
     a = doc_id(web, arc.url_a)
-    tree = parse(web.get("/stories/valdai"))
+    tree = parse(web.get("/stories/valdai", params={"order": "asc"}))  # newest first by default
     events = tree.xpath("//ol[@id='timeline']/li")
     assert [e.xpath(".//span[contains(@class,'kind')]")[0].text for e in events] == [
         "discovered",
