@@ -61,8 +61,6 @@ def sync_config(session: Session, config: Config, *, now: datetime) -> None:
         names.add(src.name)
     for source in catalog.list_sources(session):
         if source.params.get("origin") == "config" and source.name not in names and source.enabled:
-            source.enabled = False
-            session.add(source)
+            catalog.disable_source(session, source=source)
     for story in config.stories:
         catalog.upsert_story(session, slug=story.slug, now=now, **story_fields(story))
-    session.flush()
