@@ -269,3 +269,18 @@ class NoiseRule(SQLModel, table=True):
     reason: str = ""
     proposed_at: datetime = Field(sa_type=UTCDateTime)
     accepted_at: datetime | None = _time()
+
+
+class StoryEvent(SQLModel, table=True):
+    """Which events belong to which story's timeline: a read index, kept by database triggers
+    (migration 0008), never written by code. A ``new_coverage`` event belongs to its own story; a
+    document's event (story_id NULL) to every story the document is linked to, including stories
+    that link it later. ``at`` and ``kind`` are copied from the event so a timeline page is one
+    range read of ``(story_id, at, event_id)``, whatever the story's size."""
+
+    __tablename__ = "story_event"
+    __table_args__ = (sa.Index("ix_story_event_story_at", "story_id", "at", "event_id"),)
+    story_id: int = Field(foreign_key="story.id", primary_key=True, ondelete="CASCADE")
+    event_id: int = Field(foreign_key="event.id", primary_key=True, index=True, ondelete="CASCADE")
+    at: datetime = Field(sa_type=UTCDateTime)
+    kind: str = Field(max_length=24)
