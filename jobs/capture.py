@@ -29,7 +29,13 @@ from sqlalchemy.exc import IntegrityError
 
 from jobs.services import Services
 from scraper.core.charset import decode_html
-from scraper.core.extract import EXTRACTOR_NAME, EXTRACTOR_VERSION, ExtractionError, NoContentError
+from scraper.core.extract import (
+    EXTRACTOR_NAME,
+    EXTRACTOR_VERSION,
+    ExtractionError,
+    NoContentError,
+    TooDeepError,
+)
 from scraper.core.fingerprint import body_sha256
 from scraper.core.normalize import normalize_content
 from scraper.core.types import Channel, CheckOutcome, Observation, VersionKind
@@ -245,8 +251,9 @@ async def _content(svc: Services, state: ChannelState, result: FetchResult) -> C
     started = time.perf_counter()
     try:
         extracted = await svc.extractor.extract(text, result.final_url, list(state.remove))
-    except NoContentError as exc:  # an HTML page with no article text: suspect, not an error
-        failed = ExtractionFailed(str(exc), no_content=True)
+    except (NoContentError, TooDeepError) as exc:  # a page not read right: suspect, not an error
+        reason = "too_deep" if isinstance(exc, TooDeepError) else "no_text"
+        failed = ExtractionFailed(str(exc), suspect=reason)
         return await _page(svc, state, failed, result, raw=result.body, raw_sha256=raw_sha)
     except ExtractionError as exc:
         capture = _capture(result, raw=result.body, raw_sha256=raw_sha)

@@ -63,8 +63,7 @@ def sync_config(session: Session, config: Config, *, now: datetime) -> None:
         if source.params.get("origin") == "config" and source.name not in names and source.enabled:
             catalog.disable_source(session, source=source)
     for story in config.stories:
-        catalog.upsert_story(session, slug=story.slug, now=now, **story_fields(story))
-    session.flush()
+        catalog.upsert_story(session, slug=story.slug, now=now, **story_fields(story))  # flushes
     sync_notify(session, config, now=now)
 
 

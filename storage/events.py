@@ -19,7 +19,7 @@ deleted           a tombstone; significance 1.0; data: ``http_status``
 restored          a version after a tombstone; data: ``kind``
 reverted          back to an earlier content; data: ``kind``, ``revert_of``
 suspect           an extraction not trusted (no version made); ``prev_seq`` the latest version;
-                  data: ``reason`` (no_text, lost_text, mojibake)
+                  data: ``reason`` (no_text, too_deep, lost_text, mojibake)
 reextracted       a stored body re-derived by a newer extractor; significance 0.0; data: ``kind``
 ================  ==============================================================================
 

@@ -87,7 +87,7 @@ async def test_a_page_that_extracts_to_nothing_is_suspect(server, services, engi
     assert kinds(engine, url) == [("first_version", 1), ("suspect", None)]
     with Session(engine) as s:
         check = s.exec(select(Check).order_by(Check.id.desc())).first()  # type: ignore[union-attr]
-    assert check is not None and check.outcome == "suspect" and "no text" in (check.error or "")
+    assert check is not None and check.outcome == "suspect" and "nest" in (check.error or "")
 
 
 async def test_a_mislabelled_cp1251_page_is_decoded_right(server, services, engine, clock):

@@ -174,7 +174,7 @@ def test_failures_and_unchanged():
     denied = plan(history, FetchFailed("robots", CheckOutcome.ROBOTS_DENIED), NOW)
     assert denied == Failure(CheckOutcome.ROBOTS_DENIED, "robots")
     assert plan(history, ExtractionFailed("bad"), NOW) == Failure(CheckOutcome.ERROR, "bad")
-    empty = plan(history, ExtractionFailed("no article text", no_content=True), NOW)
+    empty = plan(history, ExtractionFailed("no article text", suspect="no_text"), NOW)
     assert isinstance(empty, Suspect) and empty.reason == "no_text" and empty.seq == 1
 
 

@@ -19,7 +19,7 @@ that channel, and returns exactly one value saying what to record::
         equal to an earlier version     -> NewVersion kind revert (revert_of = that seq)
         otherwise                       -> NewVersion with the diff's summary and significance
     Gone (404/410, a post not found)    -> Miss, or Tombstone on the 2nd miss in a row
-    ExtractionFailed with no content    -> Suspect
+    ExtractionFailed, no text / too deep -> Suspect
     FetchFailed / ExtractionFailed      -> Failure
 
 :func:`plan_events` turns a plan into the events a person would care about (docs/events.md).
@@ -128,11 +128,12 @@ class FetchFailed:
 
 @dataclass(frozen=True, slots=True)
 class ExtractionFailed:
-    """The extractor gave up; ``no_content``: it found no article text in an HTML page (a
-    suspect extraction, not a failure of the page)."""
+    """The extractor gave up; ``suspect``: on an HTML page it could not read right (no article
+    text: ``no_text``; nested past the parser's depth, so the text would be cut: ``too_deep``),
+    a suspect extraction rather than a failure of the page."""
 
     error: str
-    no_content: bool = False
+    suspect: str | None = None
 
 
 ObservationValue = Seen | Unchanged | Gone | FetchFailed | ExtractionFailed
@@ -210,8 +211,8 @@ def plan(history: History, observation: ObservationValue, now: datetime) -> Plan
             return Confirm(outcome, latest.seq if latest else None)
         case FetchFailed(error=error, outcome=outcome, not_before=not_before):
             return Failure(outcome, error, not_before)
-        case ExtractionFailed(error=error, no_content=True):
-            return Suspect(f"extraction yielded no text ({error})", "no_text", latest.seq if latest else None)
+        case ExtractionFailed(error=error, suspect=str(reason)):
+            return Suspect(f"extraction not trusted ({error})", reason, latest.seq if latest else None)
         case ExtractionFailed(error=error):
             return Failure(CheckOutcome.ERROR, error)
         case Gone(status=status):
