@@ -125,3 +125,17 @@ async def test_events_back_filled_by_migration_0004(server, services, engine, cl
     with Session(engine) as s:
         after = [(e.kind, e.channel, e.seq, e.prev_seq, e.summary) for e in events.after(s)]
     assert after == before
+
+
+async def test_a_page_of_mojibake_makes_no_version(server, services, engine, clock):
+    url = server.url("/moji")
+    garbled = RUSSIAN.encode("utf-8").decode("cp1252", errors="replace")  # UTF-8 read as cp1252, twice
+    body = f"<html><head><title>Kremlin</title></head><body><article>{garbled * 3}</article></body></html>"
+    server.route("/moji", body.encode("utf-8"), content_type="text/html; charset=utf-8")
+    report = await check_url(services, url)
+    assert report.outcome.value == "suspect" and "charset" in report.details["warning"]
+    assert versions(engine, url) == []
+    with Session(engine) as s:
+        doc = docs.get_document(s, url=url)
+        (event,) = events.for_document(s, document_id=doc.id)
+    assert event.kind == "suspect" and event.data == {"reason": "mojibake"}
