@@ -148,6 +148,25 @@ def state(session: Session, *, document_id: int, channel: str, with_rules: bool 
     )
 
 
+def history(session: Session, *, document_id: int, channel: str) -> History:
+    """The channel's history as plan() takes it."""
+    return state(session, document_id=document_id, channel=channel).history
+
+
+def latest(session: Session, *, document_id: int, channel: str) -> Version | None:
+    return docs.latest_version(session, document_id=document_id, channel=channel)
+
+
+def get(session: Session, *, document_id: int, channel: str, seq: int) -> Version:
+    """One version; :class:`storage.documents.NotFoundError` when there is no such seq."""
+    return docs.get_version(session, document_id=document_id, channel=channel, seq=seq)
+
+
+def at(session: Session, *, document_id: int, channel: str, when: datetime) -> Version | None:
+    """The version a reader saw at ``when``."""
+    return docs.version_at(session, document_id=document_id, channel=channel, at=when)
+
+
 def _row(session: Session, document_id: int, channel: str, seq: int) -> Version | None:
     return session.exec(
         select(Version).where(

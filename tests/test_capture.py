@@ -139,3 +139,20 @@ async def test_a_page_of_mojibake_makes_no_version(server, services, engine, clo
         doc = docs.get_document(s, url=url)
         (event,) = events.for_document(s, document_id=doc.id)
     assert event.kind == "suspect" and event.data == {"reason": "mojibake"}
+
+
+async def test_version_lookups(server, services, engine, clock):
+    from storage import versions as stored
+
+    url = server.url("/l")
+    for title in ("One", "Two"):
+        server.route("/l", page(title=title))
+        clock.advance(hours=1)
+        await check_url(services, url)
+    with Session(engine) as s:
+        doc_id = docs.get_document(s, url=url).id
+        assert [p.seq for p in stored.history(s, document_id=doc_id, channel="page").versions] == [1, 2]
+        assert stored.latest(s, document_id=doc_id, channel="page").title == "Two"
+        assert stored.get(s, document_id=doc_id, channel="page", seq=1).title == "One"
+        first = stored.get(s, document_id=doc_id, channel="page", seq=1).observed_at
+        assert stored.at(s, document_id=doc_id, channel="page", when=first).seq == 1
