@@ -661,6 +661,28 @@ class Fetcher:
             return None
         return None
 
+    async def post_json(self, url: str, body: bytes, *, headers: dict[str, str]) -> FetchResult:
+        """POST a JSON ``body`` once (notification webhooks). The address guard and the timeouts
+        apply; robots.txt, redirects and retries do not (the delivery queue retries)."""
+        budget = _Budget(self.config.total_timeout)
+        host = _host_of(url)
+        await self._guard(url, host)
+        sent = {"Content-Type": "application/json", "Accept": "*/*", **headers}
+        request = self._client.build_request("POST", url, content=body, headers=sent)
+        async with self._network(url, budget):
+            response = await self._client.send(request, stream=True)
+            try:
+                received_at = self._clock()
+                self._check_peer(url, host, response)
+                data = await read_body(response, url, min(self.config.max_body_bytes, 1 << 20))
+            finally:
+                await response.aclose()
+        return self._result(url, _Exchange(response, data, received_at), [url], budget)
+
+    async def check_address(self, url: str) -> None:
+        """Raise BlockedAddress if ``url``'s host is (or resolves to) a non-public address."""
+        await self._guard(url, _host_of(url))
+
     async def robots_allowed(self, url: str) -> bool:
         if not self.config.respect_robots:
             return True
