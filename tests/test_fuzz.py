@@ -13,6 +13,7 @@ import json
 from typing import Any
 from xml.sax.saxutils import escape
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from protego import Protego
@@ -32,6 +33,7 @@ from scraper.http import parse_retry_after, robots_token
 from storage.search import SearchError, fts5_match, parse_query, split_marked, tsquery_sql
 from tests.hostile import START
 
+pytestmark = pytest.mark.filterwarnings("ignore::bs4.MarkupResemblesLocatorWarning")
 FUZZ = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )

@@ -242,9 +242,17 @@ def unique_http(urls: Iterable[str]) -> list[str]:
     seen: dict[str, None] = {}
     for url in urls:
         clean = url.strip()
-        if urlsplit(clean).scheme.lower() in ("http", "https") and urlsplit(clean).hostname:
+        if _is_http(clean):
             seen.setdefault(clean, None)
     return list(seen)
+
+
+def _is_http(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # a bad IPv6 literal, a bad port
+        return False
 
 
 _URL_IN_TEXT = re.compile(r"https?://[^\s<>\"'\]\[)(]+", re.IGNORECASE)
