@@ -375,7 +375,7 @@ CASES = [
          check=_nothing_from_files),
     Case("feed-xxe", _feed_xxe, r".", kind="feed", rc=-1, check=_nothing_from_files),
     Case("feed-100k-entries", _feed_huge, r"older entries left out", kind="feed", rc=0, rss_mb=400,
-         seconds=90),
+         seconds=120),
     Case("json-feed-bad-items", _json_feed, r"entry 3 skipped: it has no http\(s\) link", kind="feed", rc=0,
          check=_kept_json_items),
     Case("sitemap-billion-laughs", _sitemap_bomb, r"not a usable sitemap|skipped|\d", kind="sitemap", rc=-1,
