@@ -13,6 +13,7 @@ import json
 from typing import Any
 from xml.sax.saxutils import escape
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from protego import Protego
@@ -32,6 +33,7 @@ from scraper.http import parse_retry_after, robots_token
 from storage.search import SearchError, fts5_match, parse_query, split_marked, tsquery_sql
 from tests.hostile import START
 
+pytestmark = pytest.mark.filterwarnings("ignore::bs4.MarkupResemblesLocatorWarning")
 FUZZ = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
@@ -552,3 +554,20 @@ def test_urls(url: str) -> None:
 def test_search_templates(template: str, query: str) -> None:
     with contextlib.suppress(TemplateError):
         fill_search_template(template + "{query}", query)
+
+
+def test_one_misshapen_post_is_a_warning_and_the_rest_of_the_timeline_is_kept() -> None:
+    from pathlib import Path
+
+    from scraper.core.social import mastodon
+
+    url = "https://mastodon.social/api/v1/timelines/tag/Valdai"
+    good = json.loads(
+        (Path(__file__).parent / "fixtures" / "social" / "mastodon_tag_valdai.json").read_bytes()
+    )
+    whole = mastodon.parse_statuses(json.dumps(good).encode(), url)
+    page = mastodon.parse_statuses(
+        json.dumps([good[0], {"id": "9", "url": 4, "content": [], "account": 4}, *good[1:]]).encode(), url
+    )
+    assert [o.url for o in page.observations] == [o.url for o in whole.observations]
+    assert len(page.warnings) == 1 and "status #1 is not shaped as expected" in page.warnings[0]

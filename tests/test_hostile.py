@@ -375,7 +375,7 @@ CASES = [
          check=_nothing_from_files),
     Case("feed-xxe", _feed_xxe, r".", kind="feed", rc=-1, check=_nothing_from_files),
     Case("feed-100k-entries", _feed_huge, r"older entries left out", kind="feed", rc=0, rss_mb=400,
-         seconds=90),
+         seconds=120),
     Case("json-feed-bad-items", _json_feed, r"entry 3 skipped: it has no http\(s\) link", kind="feed", rc=0,
          check=_kept_json_items),
     Case("sitemap-billion-laughs", _sitemap_bomb, r"not a usable sitemap|skipped|\d", kind="sitemap", rc=-1,
@@ -509,7 +509,7 @@ def _seed(tmp: Path, server: RawServer, env: dict[str, str]) -> tuple[Path, Path
 @pytest.fixture
 def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     """Seed once; then each case runs on its own copy of the seed database (no lock contention
-    between cases run side by side), three at a time."""
+    between cases run side by side), four at a time (most of a case is waiting)."""
     from storage.db import make_engine
 
     tmp = tmp_path_factory.mktemp("hostile")
@@ -536,7 +536,7 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             return case.name, Outcome(result, engine, before, _versions(engine), _page_documents(engine))
 
         started = time.monotonic()
-        with ThreadPoolExecutor(max_workers=3) as pool:
+        with ThreadPoolExecutor(max_workers=4) as pool:
             outcomes = dict(pool.map(one, sorted(CASES, key=lambda c: -c.seconds)))
         total = time.monotonic() - started
     report = {n: {"rc": o.result.rc, "s": round(o.result.seconds, 1), "mb": round(o.result.rss_mb)}
@@ -582,7 +582,8 @@ def test_hostile_servers(hostile_run: Run) -> None:
             failures.append(f"{case.name}: {exc}")
     assert not failures, "\n".join(failures)
     assert len(CASES) >= 30
-    assert hostile_run.total_seconds < 150, f"the cases took {hostile_run.total_seconds:.0f}s"
+    # 111 s at load 11, 152 s at load 15 on 2 cores (most of it the CLI's start-up, ~2.5 s idle)
+    assert hostile_run.total_seconds < 240, f"the cases took {hostile_run.total_seconds:.0f}s"
 
 
 # --- in process, on every backend -----------------------------------------------------------------

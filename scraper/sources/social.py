@@ -276,6 +276,7 @@ async def _older_pages(reader: Reader, source: SourceSpec, page: SocialPage, kin
 
 
 def _result(source: SourceSpec, reader: Reader, pages: list[SocialPage]) -> PollResult:
+    reader.warnings.extend(warning for page in pages for warning in page.warnings)
     posts = _kept_posts([o for page in pages for o in page.observations], source, reader.warnings)
     kept = {post.url for post in posts}
     links = [c for page in pages for c in _canonical_links(page.candidates) if c.raw.get("post_url") in kept]

@@ -117,21 +117,25 @@ def parse_feed(body: bytes, base_url: str) -> SocialPage:
     """getAuthorFeed, getFeed, getListFeed, getTimeline (``feed``) or searchPosts, getPosts,
     getQuotes (``posts``); ``next_page`` carries the ``cursor``."""
     data = _checked(load_json(body, base_url, PLATFORM), base_url)
+    skipped: list[str] = []
     if "feed" in data:
-        items = [
-            expect_dict(item, base_url, "a feed item") for item in expect_list(data["feed"], base_url, "feed")
-        ]
         observed = each(
-            items, base_url, "feed item", lambda item: observe(_post(item.get("post"), base_url), item)
+            expect_list(data["feed"], base_url, "feed"),
+            base_url,
+            "feed item",
+            lambda item: observe(
+                _post(expect_dict(item, base_url, "a feed item").get("post"), base_url), item
+            ),
+            skipped=skipped,
         )
     elif "posts" in data:
         posts = expect_list(data["posts"], base_url, "posts")
-        observed = each(posts, base_url, "post", lambda post: observe(_post(post, base_url)))
+        observed = each(posts, base_url, "post", lambda post: observe(_post(post, base_url)), skipped=skipped)
     else:
         raise MalformedResponseError(
             base_url, f"expected a Bluesky feed or post list, got keys {sorted(data)[:8]}"
         )
-    return _page(observed, data, base_url)
+    return _page(observed, data, base_url, skipped)
 
 
 def parse_thread(body: bytes, base_url: str) -> SocialPage:
@@ -177,7 +181,12 @@ def _gone(uri: str, reason: str) -> SocialPage:
     return SocialPage(observations=[tombstone], gone_ids=[uri])
 
 
-def _page(observed: list[tuple[Observation, list[Candidate]]], data: dict[str, Any], url: str) -> SocialPage:
+def _page(
+    observed: list[tuple[Observation, list[Candidate]]],
+    data: dict[str, Any],
+    url: str,
+    skipped: list[str] | None = None,
+) -> SocialPage:
     first: dict[str, tuple[Observation, list[Candidate]]] = {}
     for obs, cands in observed:
         first.setdefault(obs.url, (obs, cands))
@@ -187,6 +196,7 @@ def _page(observed: list[tuple[Observation, list[Candidate]]], data: dict[str, A
         observations=[obs for obs, _ in kept],
         candidates=merge_candidates(cands for _, cands in kept),
         next_page=with_query(url, cursor=cursor) if isinstance(cursor, str) and cursor and kept else None,
+        warnings=list(skipped or ()),
     )
 
 

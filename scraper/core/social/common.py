@@ -85,6 +85,7 @@ class SocialPage:
     candidates: list[Candidate] = field(default_factory=list)
     next_page: str | None = None
     gone_ids: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # items skipped for their shape
 
 
 def endpoint(
@@ -150,16 +151,29 @@ def expect_list(value: Any, url: str, what: str) -> list[Any]:
     return value
 
 
-def each(items: Iterable[T], url: str, what: str, read: Callable[[T], R]) -> list[R]:
+def each(
+    items: Iterable[T], url: str, what: str, read: Callable[[T], R], *, skipped: list[str] | None = None
+) -> list[R]:
     """``read`` every item; an item of an unexpected shape (a list where an object belongs, a
-    number where text belongs...) is a MalformedResponseError naming the URL and the item."""
+    number where text belongs...) is a MalformedResponseError naming the URL and the item, or,
+    given a ``skipped`` list, a warning there while the other items are kept (when no item at
+    all is usable, the first problem is the error)."""
     results = []
+    problems: list[str] = []
     for index, item in enumerate(items):
         try:
             results.append(read(item))
-        except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
-            cause = f"{type(exc).__name__}: {exc}"
-            raise MalformedResponseError(url, f"{what} #{index} is not shaped as expected ({cause})") from exc
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError, MalformedResponseError) as exc:
+            if isinstance(exc, MalformedResponseError) and skipped is None:
+                raise
+            message = f"{what} #{index} is not shaped as expected ({type(exc).__name__}: {exc})"
+            if skipped is None:
+                raise MalformedResponseError(url, message) from exc
+            problems.append(message)
+    if problems and not results:
+        raise MalformedResponseError(url, problems[0])
+    if skipped is not None:
+        skipped.extend(f"{url}: {message}; skipped" for message in problems)
     return results
 
 
@@ -228,9 +242,17 @@ def unique_http(urls: Iterable[str]) -> list[str]:
     seen: dict[str, None] = {}
     for url in urls:
         clean = url.strip()
-        if urlsplit(clean).scheme.lower() in ("http", "https") and urlsplit(clean).hostname:
+        if _is_http(clean):
             seen.setdefault(clean, None)
     return list(seen)
+
+
+def _is_http(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # a bad IPv6 literal, a bad port
+        return False
 
 
 _URL_IN_TEXT = re.compile(r"https?://[^\s<>\"'\]\[)(]+", re.IGNORECASE)

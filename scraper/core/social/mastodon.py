@@ -146,11 +146,13 @@ def parse_statuses(body: bytes, base_url: str) -> SocialPage:
     if gone is not None:
         return gone
     statuses = _statuses_in(data, base_url)
-    observed = each(statuses, base_url, "status", observe)
+    skipped: list[str] = []
+    observed = each(statuses, base_url, "status", observe, skipped=skipped)
     return SocialPage(
         observations=[obs for obs, _ in observed],
         candidates=merge_candidates(cands for _, cands in observed),
         next_page=_next_page(data, base_url),
+        warnings=skipped,
     )
 
 

@@ -9,6 +9,7 @@ the link it submits, and links in its self text, become candidates. Score and co
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from urllib.parse import urljoin
 
@@ -186,12 +187,16 @@ def parse_listing(body: bytes, base_url: str) -> SocialPage:
         raise MalformedResponseError(base_url, f"expected a Reddit Listing, got kind {listing.get('kind')!r}")
     listing_data = expect_dict(listing.get("data"), base_url, "Listing data")
     children = expect_list(listing_data.get("children"), base_url, "Listing children")
-    observed = each(children, base_url, "Listing child", lambda child: _observe_thing(child, base_url))
+    skipped: list[str] = []
+    observed = each(
+        children, base_url, "Listing child", partial(_observe_thing, url=base_url), skipped=skipped
+    )
     after = listing_data.get("after")
     return SocialPage(
         observations=[obs for obs, _ in observed],
         candidates=merge_candidates(cands for _, cands in observed),
         next_page=with_query(base_url, after=after) if isinstance(after, str) and after else None,
+        warnings=skipped,
     )
 
 
