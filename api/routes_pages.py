@@ -20,7 +20,7 @@ from api.routes_api import EVENT_KEY_SHAPE, MAX_ID, event_key
 from storage import catalog, reading
 from storage.documents import aliases
 from storage.glance import headline_history, story_marks
-from storage.search import SearchError, search
+from storage.search import DocumentHit, SearchError, by_document, search
 from storage.timeline import EventKind, TimelineEvent, timeline
 
 log = logging.getLogger(__name__)
@@ -245,11 +245,14 @@ def search_page(
     all_versions: bool = False,
 ) -> HTMLResponse:
     query, slug = blank(q), blank(story)
-    hits, problem = [], None
+    hits: list[DocumentHit] = []
+    problem = None
     if query is not None:
         story_id = reading.find_story_id(db, slug=slug) if slug else None
         try:
-            hits = search(db, query, story_id=story_id, all_versions=all_versions, limit=PAGE_SIZE)
+            # an article's feed entry and page (and, with all_versions, its versions) are one hit
+            found = search(db, query, story_id=story_id, all_versions=all_versions, limit=3 * PAGE_SIZE)
+            hits = by_document(found)[:PAGE_SIZE]
         except SearchError as exc:
             problem = str(exc)
     stories = reading.story_page(db, limit=500).items

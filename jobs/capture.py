@@ -43,7 +43,7 @@ from scraper.core.versioning import (
     is_gone_status,
     plan,
 )
-from scraper.http import FetchError, FetchResult, RobotsDenied
+from scraper.http import FetchError, FetchResult, RobotsDenied, Throttled
 from storage import blobs, versions
 from storage import documents as docs
 from storage.versions import Applied, Capture, ChannelState, Reschedule
@@ -186,7 +186,8 @@ async def _check_page(svc: Services, state: ChannelState) -> CheckReport:
             "url": state.url,
             "duration_ms": int((time.perf_counter() - started) * 1000),
         }
-        failed = FetchFailed(str(exc), _failure_outcome(exc))
+        not_before = exc.retry_at if isinstance(exc, Throttled) else None
+        failed = FetchFailed(str(exc), _failure_outcome(exc), not_before)
         return await _failed(svc, state, failed, check, None, metric=type(exc).__name__)
     if result.status == 304:
         return await _page(svc, state, Unchanged(CheckOutcome.NOT_MODIFIED), result)
