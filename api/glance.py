@@ -172,15 +172,22 @@ def edit_class(summary: dict[str, Any]) -> str:
 
 
 def _label(summary: dict[str, Any], css: str, significance: float) -> str | None:
+    """The visible label of a significant mark: its most telling class (in the legend's order:
+    a headline, a hedge, a number...) among those of weight 0.3 or more, said briefly."""
     if significance < LABEL_FROM or css == "first_version":
         return None
-    classes = summary.get("classes") or []
-    reason = str(classes[0].get("reason", "")) if classes and isinstance(classes[0], dict) else ""
-    if css == "number" and ": " in reason:
+    classes = [c for c in summary.get("classes") or [] if isinstance(c, dict)]
+    heavy = [c for c in classes if float(c.get("weight") or 0) >= LABEL_FROM] or classes[:1]
+    order = {name: at for at, name in enumerate(CLASSES)}
+    chosen = min(heavy, key=lambda c: order.get(str(c.get("class")), len(order)), default=None)
+    if chosen is None:
+        return _short(str(summary.get("summary") or css), 28)
+    name, reason = str(chosen.get("class")), str(chosen.get("reason", ""))
+    if name == "number" and ": " in reason:
         return reason.split(": ", 1)[1]
-    if css == "headline" and ":" in reason:
+    if name == "headline" and ":" in reason:
         return reason.split(":", 1)[0]
-    return _short(reason or str(summary.get("summary") or css), 28)
+    return _short(reason, 28)
 
 
 def _short(text: str, width: int) -> str:

@@ -26,7 +26,7 @@ async def test_export_command(server, services, engine, clock, db_url, tmp_path)
     assert (out / "v.wacz").stat().st_size > 0
     unknown = invoke(db_url, "export", "valdai", "--format", "pdf", "--output", str(out / "v.pdf"))
     assert isinstance(unknown.exception, CLIError) and unknown.exception.code == 2
-    choices = "jsonl, csv, markdown, html, atom, warc, wacz"
+    choices = "jsonl, csv, markdown, html, atom, warc, wacz, newsedits, parquet"
     assert str(unknown.exception) == f"--format 'pdf' is not one of: {choices}"
     bad_path = out / "missing" / "v.csv"
     unwritable = invoke(db_url, "export", "valdai", "--format", "csv", "--output", str(bad_path))

@@ -70,9 +70,9 @@ async def test_the_picture_comes_first_and_shows_the_revision(revised, web):
 
 async def test_number_label_is_visible(revised, web):
     text = web.get(f"/stories/{SLUG}").text
-    # the heaviest class of v2 is hedging or the headline; the number change has its own mark text
-    assert "91 -&gt; 89" in text
-    assert "hedge &#34;alleged&#34; removed from the headline" in text or "alleged" in text
+    assert "91 -&gt; 89" in text  # in v2's tooltip, escaped
+    labels = text_of(parse(web.get(f"/stories/{SLUG}")), "//figure[@id='glance']//text[@class='label']")
+    assert labels == ["headline edited", "reverted to v1"]  # v2 says its headline first
 
 
 async def test_deleted_restored_and_reverted_are_marked(server, services, clock, web):
@@ -148,3 +148,14 @@ def test_edit_class_reads_stored_summaries() -> None:
     assert edit_class({"classes": [{"class": "number", "weight": 0.4, "reason": "x"}]}) == "number"
     assert edit_class({"summary": "headline rewritten"}) == "headline"  # stored before classes existed
     assert edit_class({}) == "other"
+
+
+def test_label_says_the_most_telling_class() -> None:
+    from api.glance import _label
+    from scraper.core.diff import change_summary, diff_texts
+
+    old = "He repeated the defence ministry's figure of 91 drones. Kyiv denied it."
+    new = "He cited a revised defence ministry figure of 89 drones. Kyiv denied it."
+    summary = change_summary(diff_texts(old, new))
+    assert summary["classes"][0]["class"] == "sentence"  # the heaviest: it colours the mark
+    assert _label(summary, "sentence", summary["significance"]) == "91 -> 89"  # the label says the number

@@ -170,12 +170,14 @@ class BarProgress:
 def export_cmd(
     slug: Annotated[str, typer.Argument(metavar="SLUG", help="The story.")],
     fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help=f"One of: {', '.join(FORMATS)}.")],
-    output: Annotated[Path, typer.Option("--output", metavar="PATH", help="The file to write.")],
+    output: Annotated[
+        Path, typer.Option("--output", metavar="PATH", help="The file to write (parquet: a new folder).")
+    ],
     db: DbOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Export every version of a story: jsonl, csv, markdown, html, atom, warc or wacz."""
+    """Export every version of a story: jsonl, csv, markdown, html, atom, warc, wacz, newsedits or parquet."""
     if fmt not in FORMATS:
         fail(f"--format {fmt!r} is not one of: {', '.join(FORMATS)}", 2)
     ctx = context(db, config)

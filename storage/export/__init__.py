@@ -9,6 +9,9 @@
 ``warc``       WARC 1.1 of every capture (request, response or revisit records); ``.warc`` for
                an uncompressed file, gzip per record otherwise
 ``wacz``       the WARC packaged as WACZ (py-wacz), with pages.jsonl listing the documents
+``newsedits``  a NewsEdits-compatible SQLite database: versions, their sentences, and sentence
+               pairs labelled addition, deletion, edit, refactor (storage/export/newsedits_rows.py)
+``parquet``    the same tables as Parquet files in a folder (pyarrow: the ``research`` extra)
 =============  ===========================================================================
 
 Each exporter is a module of this package named after its format, with ``write(source, path,
@@ -17,6 +20,7 @@ appears at ``output`` only when the export succeeded (written beside it, then re
 
     ExportError
      ├── UnknownFormatError       the format is not one of FORMATS
+     ├── MissingDependencyError   the format needs an optional package that is not installed
      └── OutputNotWritableError   the output path cannot be written
 """
 
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +54,10 @@ class UnknownFormatError(ExportError, ValueError):
         self.format = fmt
 
 
+class MissingDependencyError(ExportError):
+    """The format needs an optional package (``pyarrow`` for parquet) that is not installed."""
+
+
 class OutputNotWritableError(ExportError, OSError):
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__(f"cannot write the export to {path}: {reason}")
@@ -69,9 +78,10 @@ class ExportResult:
                 "documents": self.documents, "versions": self.versions}  # fmt: skip
 
 
-FORMATS = ("jsonl", "csv", "markdown", "html", "atom", "warc", "wacz")
+FORMATS = ("jsonl", "csv", "markdown", "html", "atom", "warc", "wacz", "newsedits", "parquet")
 SUFFIXES = {"jsonl": ".jsonl", "csv": ".csv", "markdown": ".md", "html": ".html", "atom": ".atom",
-            "warc": ".warc.gz", "wacz": ".wacz"}  # fmt: skip
+            "warc": ".warc.gz", "wacz": ".wacz", "newsedits": ".db", "parquet": ""}  # fmt: skip
+FOLDER_FORMATS = frozenset({"parquet"})  # written as a folder of files
 
 
 def export_story(
@@ -86,7 +96,8 @@ def export_story(
     """Write ``story`` in format ``fmt`` to ``output``."""
     writer = exporter(fmt)
     output = Path(output)
-    check_output(output)
+    folder = fmt in FOLDER_FORMATS
+    check_folder_output(output) if folder else check_output(output)
     source = StoryExport.load(session, story, now=now, output_name=output.name)
     partial = output.with_name(f".{output.name}.{uuid.uuid4().hex[:8]}.part")
     try:
@@ -95,10 +106,9 @@ def export_story(
     except OSError as exc:
         raise OutputNotWritableError(output, exc.strerror or str(exc)) from exc
     finally:
-        partial.unlink(missing_ok=True)
-    return ExportResult(
-        fmt, output, output.stat().st_size, records, len(source.links), source.version_count()
-    )
+        shutil.rmtree(partial) if partial.is_dir() else partial.unlink(missing_ok=True)
+    size = sum(f.stat().st_size for f in output.iterdir()) if folder else output.stat().st_size
+    return ExportResult(fmt, output, size, records, len(source.links), source.version_count())
 
 
 def exporter(fmt: str) -> Writer:
@@ -108,6 +118,19 @@ def exporter(fmt: str) -> Writer:
     module = importlib.import_module(f"storage.export.{fmt}")
     writer: Writer = module.write
     return writer
+
+
+def check_folder_output(output: Path) -> None:
+    """Raise :class:`OutputNotWritableError` unless ``output`` is a new or empty folder we may write."""
+    if output.exists() and not output.is_dir():
+        raise OutputNotWritableError(output, "it is a file (give a folder name)")
+    if output.is_dir() and any(output.iterdir()):
+        raise OutputNotWritableError(output, "the folder is not empty")
+    parent = output.parent if str(output.parent) else Path()
+    if not parent.is_dir():
+        raise OutputNotWritableError(output, f"the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputNotWritableError(output, f"no permission to write in {parent}")
 
 
 def check_output(output: Path) -> None:
