@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from scraper.core.languages import UnknownLanguageError, check_languages
+
 SOURCE_KINDS = ("feed", "sitemap", "page", "search", "mastodon", "bluesky", "telegram", "reddit", "youtube")
 DURATION = re.compile(r"^\s*(\d+\s*[smhdw]\s*)+$")
 
@@ -84,6 +86,14 @@ class StoryConfig(BaseModel):
     recheck_max: str | None = None
 
     _durations = field_validator("recheck_min", "recheck_max")(_check_duration)
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: list[str]) -> list[str]:
+        try:
+            return list(check_languages(value))
+        except UnknownLanguageError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class NotifyConfig(BaseModel):

@@ -250,3 +250,37 @@ class Delivery(SQLModel, table=True):
     last_error: str | None = None
     sent_at: datetime | None = _time()
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class NoiseRule(SQLModel, table=True):
+    """An ignore rule learnt from a site's history (scraper.core.noise): proposed, then accepted."""
+
+    __tablename__ = "noise_rule"
+    __table_args__ = (sa.UniqueConstraint("site", "rule", name="uq_noise_rule_site_rule"),)
+    id: int | None = Field(default=None, primary_key=True)
+    site: str = Field(max_length=255, index=True)  # host name, without www.
+    rule: str  # a regex, multi-line mode, as the ignore rules take them
+    scope: str = Field(max_length=8)  # site | page
+    status: str = Field(default="proposed", max_length=16)  # proposed | accepted
+    pages: int = 0
+    changes: int = 0
+    false_versions: int = 0
+    examples: list[str] = _json(list)
+    reason: str = ""
+    proposed_at: datetime = Field(sa_type=UTCDateTime)
+    accepted_at: datetime | None = _time()
+
+
+class StoryEvent(SQLModel, table=True):
+    """Which events belong to which story's timeline: a read index, kept by database triggers
+    (migration 0008), never written by code. A ``new_coverage`` event belongs to its own story; a
+    document's event (story_id NULL) to every story the document is linked to, including stories
+    that link it later. ``at`` and ``kind`` are copied from the event so a timeline page is one
+    range read of ``(story_id, at, event_id)``, whatever the story's size."""
+
+    __tablename__ = "story_event"
+    __table_args__ = (sa.Index("ix_story_event_story_at", "story_id", "at", "event_id"),)
+    story_id: int = Field(foreign_key="story.id", primary_key=True, ondelete="CASCADE")
+    event_id: int = Field(foreign_key="event.id", primary_key=True, index=True, ondelete="CASCADE")
+    at: datetime = Field(sa_type=UTCDateTime)
+    kind: str = Field(max_length=24)

@@ -25,7 +25,17 @@ def _register() -> None:
     archive.register(app)
     sources.register(app)
     demo.register(app)
-    for name in ("stories", "discovery", "daemon", "reading", "web", "notify", "sourcelist", "backup"):
+    for name in (
+        "stories",
+        "discovery",
+        "daemon",
+        "reading",
+        "web",
+        "notify",
+        "sourcelist",
+        "backup",
+        "noise",
+    ):
         module = _optional(name)
         if module is not None:
             module.register(app)
