@@ -27,6 +27,7 @@ from storage.models import Delivery, Document, Event, NotifyTarget, Story, Story
 
 FAN_OUT_LAG = timedelta(minutes=10)  # events younger than this are looked at again (commit order)
 GROUP_LIMIT = 100
+BESIDE_HEADLINE = frozenset({"change", "reverted", "restored"})
 
 
 # --------------------------------------------------------------------------- targets
@@ -133,9 +134,7 @@ def _story_events(target: NotifyTarget) -> Any:
         col(Event.story_id) == target.story_id,
         sa.and_(col(Event.story_id).is_(None), col(Event.document_id).in_(docs)),
     )
-    return select(Event.id, Event.kind, Event.significance, Event.at).where(
-        col(Event.id) > target.cursor, mine
-    )
+    return select(Event).where(col(Event.id) > target.cursor, mine).order_by(col(Event.id))
 
 
 def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) -> int:
@@ -143,6 +142,30 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(Delivery).values(rows).on_conflict_do_nothing(index_elements=["event_id", "target_id"])
     return len(list(session.exec(stmt.returning(col(Delivery.id)))))
+
+
+def wanted_events(target: NotifyTarget, events: Sequence[Event]) -> list[int]:
+    """The ids of the events the target gets. A headline edit is also written as a change (or
+    revert, restore) of the same version: a target that takes headlines gets one message for both."""
+    wants = Filter(tuple(target.events), target.min_significance)
+    retitled = {(e.document_id, e.channel, e.seq) for e in events if e.kind == "headline"}
+    if not wants.wants("headline", None):
+        retitled = set()
+    return [
+        e.id or 0
+        for e in events
+        if wants.wants(e.kind, e.significance)
+        and not (e.kind in BESIDE_HEADLINE and (e.document_id, e.channel, e.seq) in retitled)
+    ]
+
+
+def _settled(cursor: int, events: Sequence[Event], before: datetime) -> int:
+    """The cursor moved over the leading events older than ``before``."""
+    for e in events:
+        if e.at > before:
+            break
+        cursor = e.id or cursor
+    return cursor
 
 
 def fan_out(session: Session, *, now: datetime, lag: timedelta = FAN_OUT_LAG) -> int:
@@ -153,26 +176,16 @@ def fan_out(session: Session, *, now: datetime, lag: timedelta = FAN_OUT_LAG) ->
     """
     made = 0
     for target in list(session.exec(select(NotifyTarget).where(col(NotifyTarget.enabled).is_(True)))):
-        wants = Filter(tuple(target.events), target.min_significance)
-        rows, settled, young = [], target.cursor, False
-        for event_id, kind, significance, at in session.exec(_story_events(target).order_by(col(Event.id))):
-            if wants.wants(kind, significance):
-                due = first_attempt(now, quiet_hours=target.quiet_hours, digest=target.digest)
-                rows.append(
-                    {
-                        "event_id": event_id,
-                        "target_id": target.id,
-                        "status": "pending",
-                        "attempts": 0,
-                        "next_attempt_at": due,
-                        "created_at": now,
-                    }
-                )
-            young = young or at > now - lag
-            if not young:
-                settled = event_id
+        events = list(session.exec(_story_events(target)))
+        due = first_attempt(now, quiet_hours=target.quiet_hours, digest=target.digest)
+        rows = [
+            {"event_id": i, "target_id": target.id, "status": "pending", "attempts": 0,
+             "next_attempt_at": due, "created_at": now}
+            for i in wanted_events(target, events)
+        ]  # fmt: skip
         if rows:
             made += _insert_ignoring_duplicates(session, rows)
+        settled = _settled(target.cursor, events, now - lag)
         if settled > target.cursor:
             session.exec(
                 update(NotifyTarget)

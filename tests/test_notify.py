@@ -516,3 +516,37 @@ async def test_run_once_delivers_what_is_pending(services, receiver, clock, monk
     )
     assert summary.notified == 1 and "1 notifications sent" in summary.line()
     assert len(receiver.received) == 1
+
+
+async def test_a_headline_change_on_a_site_arrives_once_at_the_receiver(services, server, receiver, clock):
+    """End to end: the capture path writes the events, the daemon's pass delivers them."""
+    from jobs.daemon import Daemon, DaemonOptions
+    from jobs.pipeline import check_url
+    from tests.test_pipeline import page
+
+    url = server.url("/valdai")
+    server.route("/valdai", page(title="Russia says drones targeted Putin residence"))
+    with Session(services.engine) as s:
+        story, _ = catalog.upsert_story(s, slug="valdai", now=clock(), title="Valdai", query="drone*")
+        s.commit()
+        story_id = story.id
+    await check_url(services, url, story_slug="valdai")
+    add_target(services.engine, story_id, receiver.url, clock(), secret_env="HOOK_SECRET")
+    clock.advance(minutes=10)
+    server.route("/valdai", page(title="Kyiv calls the Valdai drone claim a fabrication", n=89))
+    await check_url(services, url, story_slug="valdai")
+    daemon = Daemon(services, DaemonOptions(health_port=None, node="e2e"))
+    daemon.notifier = notifier(services, "e2e")
+    await daemon.run_once(handle_signals=False)
+    await daemon.run_once(handle_signals=False)  # nothing more: delivered once
+    assert len(receiver.received) == 1, [r.json()["event"] for r in receiver.received]
+    body = receiver.received[0].json()
+    assert body["event"]["kind"] == "headline"
+    assert body["message"]["body"].splitlines()[0] == (
+        "Russia says drones targeted Putin residence -> Kyiv calls the Valdai drone claim a fabrication"
+    )
+    assert body["document"]["url"] == url and body["versions"]["to"] == 2
+    stamp = int(receiver.header(0, "X-Storytrail-Timestamp") or 0)
+    assert core.verify(
+        SECRET, stamp, receiver.received[0].body, receiver.header(0, "X-Storytrail-Signature") or ""
+    )
