@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import multiprocessing.forkserver
 import os
-import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -72,11 +70,10 @@ class ExtractorPool:
         method = _start_method()
         context = multiprocessing.get_context(method)
         if method == "forkserver":
+            # the forkserver starts with the first task (none for a run that only confirms pages),
+            # from the thread that submits it: the event loop's, which lives as long as the process
+            # (the forkserver's parent-death signal fires when the thread that started it ends)
             context.set_forkserver_preload(_PRELOAD)
-            if threading.current_thread() is threading.main_thread():
-                # started now, from the thread that lives as long as the process: the forkserver's
-                # parent-death signal fires when the thread that started it ends
-                multiprocessing.forkserver.ensure_running()
         return ProcessPoolExecutor(
             self.workers,
             mp_context=context,
