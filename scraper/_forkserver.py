@@ -29,6 +29,7 @@ def _skip_main(_: str) -> None:
 def _prepare() -> None:
     from multiprocessing import spawn
 
+    import scraper.extractpool  # noqa: F401 - what the workers unpickle their tasks from
     from scraper.core.extract import extract
     from scraper.lifeline import die_with_parent
 
