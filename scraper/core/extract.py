@@ -16,6 +16,7 @@ Exceptions::
      +-- EmptyDocumentError      the body is empty or blank
      +-- NotHTMLError            binary data or text without markup
      +-- NoContentError          neither text nor a title could be found
+          +-- TooDeepError       elements nest past the parser's limit, so the text is cut
     InvalidSelectorError         a per-source ``remove_selectors`` rule is not valid CSS
 """
 
@@ -29,13 +30,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin
 
 import dateutil.parser
 
 from scraper.core.normalize import to_utc
 from scraper.core.types import Content, Extracted
-from scraper.core.urls import InvalidURL, canonicalize
+from scraper.core.urls import InvalidURL, canonicalize, join_url
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -63,6 +63,7 @@ _MARKUP = re.compile(
     r"<\s*(?:!doctype|html|head|body|meta|title|article|main|div|p|span|section|h[1-6]|a|script)\b",
     re.IGNORECASE,
 )
+MAX_DEPTH = 250  # libxml2 stops reading HTML at 256 levels of nesting: what follows is lost
 _BINARY = re.compile(r"[\x00-\x08\x0e-\x1a\ufffd]")
 
 
@@ -88,6 +89,11 @@ class NotHTMLError(ExtractionError):
 
 class NoContentError(ExtractionError):
     pass
+
+
+class TooDeepError(NoContentError):
+    """Elements nest past the parser's depth limit: whatever text it finds is cut (a suspect
+    extraction, never a version)."""
 
 
 class InvalidSelectorError(ValueError):
@@ -129,6 +135,10 @@ def extract(html: str | bytes, url: str | None = None, *, remove_selectors: Sequ
     tree = load_html(text)
     if tree is None:
         raise NotHTMLError(url, "lxml could not parse the body as HTML")
+    if tree.xpath(f"boolean(//*[count(ancestor::*) >= {MAX_DEPTH}])"):
+        raise TooDeepError(
+            url, f"elements nest more than {MAX_DEPTH} deep; the HTML parser stops there, so the text is cut"
+        )
     content = _content(tree, url)
     if not content.text and not content.title:
         raise NoContentError(url, "no article text and no title found")
@@ -402,7 +412,7 @@ def _canonical(tree: HtmlElement, metas: dict[str, str], url: str | None) -> str
     if not declared:
         return None
     try:
-        return canonicalize(urljoin(url or "", declared))
+        return canonicalize(join_url(url or "", declared))
     except InvalidURL:
         return None
 
