@@ -241,10 +241,11 @@ async def _content(svc: Services, state: ChannelState, result: FetchResult) -> C
     raw_sha = body_sha256(result.body)
     if _same_raw(state, raw_sha):
         return await _page(svc, state, Unchanged(), result, raw_sha256=raw_sha)
-    text, encoding = decode_html(result.body, result.content_type)
     started = time.perf_counter()
-    try:
-        extracted = await svc.extractor.extract(text, result.final_url, list(state.remove))
+    try:  # decoded, extracted and packed in a worker process: the event loop's process stays light
+        page = await svc.extractor.extract_page(
+            result.body, result.content_type, result.final_url, state.remove
+        )
     except NoContentError as exc:  # an HTML page with no article text: suspect, not an error
         failed = ExtractionFailed(str(exc), no_content=True)
         return await _page(svc, state, failed, result, raw=result.body, raw_sha256=raw_sha)
@@ -252,14 +253,15 @@ async def _content(svc: Services, state: ChannelState, result: FetchResult) -> C
         capture = _capture(result, raw=result.body, raw_sha256=raw_sha)
         return await _failed(svc, state, ExtractionFailed(str(exc)), _check_fields(result), capture)
     svc.metrics.observe_extract(time.perf_counter() - started)
-    content = normalize_content(extracted.content, ignore_patterns=list(state.ignore))
-    seen = Seen(content, raw_size=len(result.body), decoded_with=encoding)
+    content = normalize_content(page.extracted.content, ignore_patterns=list(state.ignore))
+    seen = Seen(content, raw_size=len(result.body), decoded_with=page.encoding)
     return await _page(
         svc,
         state,
         seen,
         result,
         raw=result.body,
+        packed=page.packed,
         raw_sha256=raw_sha,
         extractor=EXTRACTOR_NAME,
         extractor_version=EXTRACTOR_VERSION,
