@@ -247,10 +247,11 @@ async def _content(svc: Services, state: ChannelState, result: FetchResult) -> C
     raw_sha = body_sha256(result.body)
     if _same_raw(state, raw_sha):
         return await _page(svc, state, Unchanged(), result, raw_sha256=raw_sha)
-    text, _ = decode_html(result.body, result.content_type)
     started = time.perf_counter()
-    try:
-        extracted = await svc.extractor.extract(text, result.final_url, list(state.remove))
+    try:  # decoded, extracted and packed in a worker process: the event loop's process stays light
+        page = await svc.extractor.extract_page(
+            result.body, result.content_type, result.final_url, state.remove
+        )
     except (NoContentError, TooDeepError) as exc:  # a page not read right: suspect, not an error
         reason = "too_deep" if isinstance(exc, TooDeepError) else "no_text"
         failed = ExtractionFailed(str(exc), suspect=reason)
@@ -259,7 +260,7 @@ async def _content(svc: Services, state: ChannelState, result: FetchResult) -> C
         capture = _capture(result, raw=result.body, raw_sha256=raw_sha)
         return await _failed(svc, state, ExtractionFailed(str(exc)), _check_fields(result), capture)
     svc.metrics.observe_extract(time.perf_counter() - started)
-    content = normalize_content(extracted.content, ignore_patterns=list(state.ignore))
+    content = normalize_content(page.extracted.content, ignore_patterns=list(state.ignore))
     seen = Seen(content, raw_size=len(result.body))
     return await _page(
         svc,
@@ -267,6 +268,7 @@ async def _content(svc: Services, state: ChannelState, result: FetchResult) -> C
         seen,
         result,
         raw=result.body,
+        packed=page.packed,
         raw_sha256=raw_sha,
         extractor=EXTRACTOR_NAME,
         extractor_version=EXTRACTOR_VERSION,

@@ -29,15 +29,37 @@ def _skip_main(_: str) -> None:
 def _prepare() -> None:
     from multiprocessing import spawn
 
+    import scraper.extractpool  # noqa: F401 - what the workers unpickle their tasks from
     from scraper.core.extract import extract
     from scraper.lifeline import die_with_parent
 
     spawn._fixup_main_from_path = _skip_main  # type: ignore[attr-defined]
     spawn._fixup_main_from_name = _skip_main  # type: ignore[attr-defined]
     extract(WARM_UP_PAGE)
+    _load_lazy_tables()
     gc.collect()
     gc.freeze()
     die_with_parent()
+
+
+# Dates as pages write them, in the corpus's languages: each makes dateparser load its tables.
+_DATES = ("3. Dezember 2025", "3 grudnia 2025", "December 3, 2025", "3 décembre 2025",
+          "3 de diciembre de 2025", "3 dicembre 2025", "3 декабря 2025", "3 december 2025")  # fmt: skip
+
+
+def _load_lazy_tables() -> None:
+    """Tables trafilatura and htmldate build on first use (justext's stoplists of every language,
+    dateparser's month names and language dictionaries): ~40 MB a worker would otherwise build
+    for itself on its first pages, loaded once here and shared."""
+    from htmldate.extractors import get_external_parser, month_words
+    from trafilatura import external
+
+    if getattr(external, "JT_STOPLIST", None) is None:
+        external.jt_stoplist_init()
+    month_words()
+    parser = get_external_parser()
+    for text in _DATES:
+        parser.get_date_data(text)
 
 
 WARM_UP_PAGE = (

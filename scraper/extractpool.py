@@ -18,25 +18,46 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import multiprocessing.forkserver
 import os
-import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from functools import partial
 from types import TracebackType
+from typing import TypeVar
 
+from scraper.core.charset import decode_html
 from scraper.core.extract import ExtractionError, extract
+from scraper.core.packing import pack
 from scraper.core.types import Extracted
 from scraper.lifeline import follow
 
+_T = TypeVar("_T")
 MAX_TASKS_PER_WORKER = 250  # then the worker is replaced by a fresh fork of the warm forkserver
 _PRELOAD = ["scraper._forkserver"]
 
 
 class WorkerCrashedError(ExtractionError):
     """A worker process died while extracting (the pool is rebuilt for the next call)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageExtraction:
+    """A fetched page as a worker read it: its extraction, its encoding, its packed raw body."""
+
+    extracted: Extracted
+    encoding: str
+    packed: bytes  # ``scraper.core.packing.pack(body)``, for the blob store
+
+
+def extract_page(
+    body: bytes, content_type: str | None, url: str | None, remove_selectors: Sequence[str] = ()
+) -> PageExtraction:
+    """Decode, extract and pack one raw body (all the CPU work of a new page, in one process)."""
+    text, encoding = decode_html(body, content_type)
+    extracted = extract(text, url, remove_selectors=remove_selectors)
+    return PageExtraction(extracted, encoding, pack(body))
 
 
 def _start_worker(parent_pid: int, warm_up: bool) -> None:
@@ -72,11 +93,10 @@ class ExtractorPool:
         method = _start_method()
         context = multiprocessing.get_context(method)
         if method == "forkserver":
+            # the forkserver starts with the first task (none for a run that only confirms pages),
+            # from the thread that submits it: the event loop's, which lives as long as the process
+            # (the forkserver's parent-death signal fires when the thread that started it ends)
             context.set_forkserver_preload(_PRELOAD)
-            if threading.current_thread() is threading.main_thread():
-                # started now, from the thread that lives as long as the process: the forkserver's
-                # parent-death signal fires when the thread that started it ends
-                multiprocessing.forkserver.ensure_running()
         return ProcessPoolExecutor(
             self.workers,
             mp_context=context,
@@ -88,9 +108,18 @@ class ExtractorPool:
         self, html: str | bytes, url: str | None, remove_selectors: Sequence[str] = ()
     ) -> Extracted:
         """Extract in a worker; raises what ``extract`` raises, or ``WorkerCrashedError``."""
+        return await self._run(partial(extract, html, url, remove_selectors=tuple(remove_selectors)), url)
+
+    async def extract_page(
+        self, body: bytes, content_type: str | None, url: str | None, remove_selectors: Sequence[str] = ()
+    ) -> PageExtraction:
+        """``extract_page`` in a worker: the main process neither decodes, extracts nor compresses."""
+        call = partial(extract_page, body, content_type, url, tuple(remove_selectors))
+        return await self._run(call, url)
+
+    async def _run(self, call: partial[_T], url: str | None) -> _T:
         if self._closed:
             raise RuntimeError("this ExtractorPool is closed")
-        call = partial(extract, html, url, remove_selectors=tuple(remove_selectors))
         if self._executor is None:
             return call()
         executor = self._next_executor()

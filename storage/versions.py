@@ -76,6 +76,7 @@ class Capture:
     """What a check carries beyond the plan: the raw body and how it was read."""
 
     raw: bytes | None = None
+    packed: bytes | None = None  # ``scraper.core.packing.pack(raw)`` when a worker did it already
     raw_sha256: str | None = None
     http_status: int | None = None
     extractor: str | None = None
@@ -219,7 +220,7 @@ def apply(
     doc = _document(session, document_id)
     raw_sha = capture.raw_sha256
     if capture.raw is not None:
-        raw_sha = blobs.put_blob(session, data=capture.raw, now=now, sha256=raw_sha)
+        raw_sha = blobs.put_blob(session, data=capture.raw, now=now, sha256=raw_sha, packed=capture.packed)
     check = {"at": now, **check, "raw_sha256": raw_sha} if raw_sha else {"at": now, **check}
     applied = _apply(session, doc, channel, plan, check, now, capture)
     changed = isinstance(plan, NewVersion) and plan.kind != VersionKind.REEXTRACTED

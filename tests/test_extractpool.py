@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from scraper.core.packing import unpack
 from scraper.extractpool import ExtractorPool
 from tests.conftest import ROOT
 
@@ -42,3 +43,13 @@ def test_the_main_process_never_imports_trafilatura() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+async def test_extract_page_decodes_extracts_and_packs_in_one_call(workers: int) -> None:
+    body = PAGE.replace("Text of the story.", "Текст истории.").encode("cp1251")
+    async with ExtractorPool(workers) as pool:
+        page = await pool.extract_page(body, "text/html; charset=windows-1251", "https://news.example/a")
+    assert "Текст истории." in page.extracted.content.text
+    assert page.encoding in ("cp1251", "windows-1251")
+    assert unpack(page.packed, len(body)) == body

@@ -86,13 +86,13 @@ async def test_identical_raw_bytes_skip_extraction(server, services, engine):
     server.route("/same", page())
     await check_url(services, url)
     calls = []
-    original = services.extractor.extract
+    original = services.extractor.extract_page
 
     async def counting(*args, **kwargs):
         calls.append(args)
         return await original(*args, **kwargs)
 
-    services.extractor.extract = counting
+    services.extractor.extract_page = counting
     assert (await check_url(services, url)).outcome.value == "unchanged"
     assert calls == []
     with Session(engine) as s:
