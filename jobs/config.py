@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from scraper.http_options import RequestOptionsError, check_header, check_proxy
+
 SOURCE_KINDS = ("feed", "sitemap", "page", "search", "mastodon", "bluesky", "telegram", "reddit", "youtube")
 DURATION = re.compile(r"^\s*(\d+\s*[smhdw]\s*)+$")
 
@@ -49,8 +51,36 @@ class SourceConfig(BaseModel):
     max_items: int = 500
     enabled: bool = True
     credentials: dict[str, str] = Field(default_factory=dict)  # names of env variables, never secrets
+    # request settings (scraper.http_options): secrets only by the name of their env variable
+    headers: dict[str, str] = Field(default_factory=dict)
+    cookies: str | None = None  # a Netscape cookie file, relative to the config file
+    auth: str | None = None  # "bearer:ENV_VAR" or "basic:ENV_VAR"
+    proxy: str | None = None
+    user_agent: str | None = None
 
     _durations = field_validator("every", "recheck_min", "recheck_max")(_check_duration)
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            _request_option(check_header, name, text)
+        return value
+
+    @field_validator("auth")
+    @classmethod
+    def _auth(cls, value: str | None) -> str | None:
+        kind, sep, var = (value or "bearer:X").partition(":")
+        if not sep or kind.strip().lower() not in ("bearer", "basic") or not var.strip():
+            raise ValueError(
+                f"{value!r} must be 'bearer:ENV_VAR' or 'basic:ENV_VAR' (the name, not the secret)"
+            )
+        return value
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, value: str | None) -> str | None:
+        return _request_option(check_proxy, value) if value is not None else None
 
     @field_validator("url", "api")
     @classmethod
@@ -68,6 +98,13 @@ class SourceConfig(BaseModel):
             except re.error as exc:
                 raise ValueError(f"ignore pattern {pattern!r} is not a valid regex: {exc}") from None
         return value
+
+
+def _request_option(check: Any, *args: Any) -> Any:
+    try:
+        return check(*args)
+    except RequestOptionsError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class StoryConfig(BaseModel):

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from jobs.requestopts import document_options
 from jobs.schedule import schedule_next
 from jobs.services import Services
 from scraper.core.diff import change_summary, diff_contents
@@ -105,7 +106,8 @@ async def _fetch_and_record(
 ) -> CheckReport:
     started = time.perf_counter()
     try:
-        result = await svc.fetcher.fetch(url, etag=etag, last_modified=last_modified)
+        options = document_options(svc, document_id)  # the source's headers, cookies, auth, proxy
+        result = await svc.fetcher.fetch(url, etag=etag, last_modified=last_modified, options=options)
     except FetchError as exc:
         return _record_failure(svc, document_id, url, exc, time.perf_counter() - started)
     if result.status == 304:

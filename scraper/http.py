@@ -32,6 +32,13 @@ raises ConnectFailed / FetchTimeout (for the page URL) and nothing is cached.
 Content encodings: gzip, deflate, br (brotlicffi) and zstd (zstandard), each decompressed under
 max_body_bytes (scraper.http_codecs), so a compression bomb is stopped at the cap.
 
+Per-source request settings (scraper.http_options.RequestOptions, passed to ``fetch`` or given
+to the Fetcher as its default): extra headers, cookies, Authorization (only while the hops stay on
+the first URL's origin), a user agent, and a proxy. Through a proxy the address guard still checks
+the target host (it is resolved here first); the connection itself goes to the proxy, which the
+operator configured, so it is not checked. Secret headers are redacted in
+``FetchResult.request_headers``, which is what Check rows and WARC request records keep.
+
 HTTP/2: the client offers h2 by ALPN on TLS connections (httpx with ``h2``); plain http:// is
 HTTP/1.1. ``FetchResult.http_version`` says which was spoken.
 """
@@ -56,6 +63,7 @@ from protego import Protego
 
 from scraper.core.charset import charset_from_content_type, decode_html
 from scraper.http_codecs import BrotliStage, CodecError, OutputLimitError, ZstdStage
+from scraper.http_options import NO_OPTIONS, RequestOptions, redact_headers
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -593,16 +601,25 @@ class Fetcher:
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         resolve: Resolver | None = None,
+        options: RequestOptions = NO_OPTIONS,
     ) -> None:
         self.config = config
+        self.default_options = options
+        self._transport = transport
         self._clock, self._sleep, self._resolve = clock, sleep, resolve or system_resolve
         self._allow = parse_allow(config.allow_hosts)
         self._agent = robots_token(config.user_agent)
         self._gate = Politeness(config, clock, sleep)
         self._robots: dict[str, _Robots] = {}
         self._robots_locks: dict[str, asyncio.Lock] = {}
-        self._client = httpx.AsyncClient(
-            transport=transport,
+        self._client = self._new_client(None)
+        self._proxied: dict[str, httpx.AsyncClient] = {}
+
+    def _new_client(self, proxy: str | None) -> httpx.AsyncClient:
+        config = self.config
+        return httpx.AsyncClient(
+            transport=self._transport,
+            proxy=proxy,
             timeout=httpx.Timeout(config.read_timeout, connect=config.connect_timeout),
             limits=httpx.Limits(max_connections=config.global_concurrency),
             follow_redirects=False,
@@ -610,6 +627,13 @@ class Fetcher:
             trust_env=False,  # a proxy from the environment would bypass the address guard
             headers={"User-Agent": config.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
         )
+
+    def _client_for(self, proxy: str | None) -> httpx.AsyncClient:
+        if proxy is None:
+            return self._client
+        if proxy not in self._proxied:
+            self._proxied[proxy] = self._new_client(proxy)
+        return self._proxied[proxy]
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -620,7 +644,8 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        for client in (self._client, *self._proxied.values()):
+            await client.aclose()
 
     # ---- public
 
@@ -632,12 +657,16 @@ class Fetcher:
         last_modified: str | None = None,
         robots: bool = True,
         accept: str | None = None,
+        options: RequestOptions | None = None,
     ) -> FetchResult:
-        """GET ``url``. Any HTTP status is a result; see the module docstring for the errors."""
+        """GET ``url``. Any HTTP status is a result; see the module docstring for the errors.
+
+        ``options`` (else the Fetcher's default options) add headers, cookies, auth, a proxy."""
         budget = _Budget(self.config.total_timeout)
         headers = request_headers(accept, etag, last_modified)
         check_robots = robots and self.config.respect_robots
-        exchange, chain = await self._follow(url, headers, budget, robots=check_robots)
+        opts = self.default_options if options is None else options
+        exchange, chain = await self._follow(url, headers, budget, robots=check_robots, options=opts)
         return self._result(url, exchange, chain, budget)
 
     async def robots_allowed(self, url: str) -> bool:
@@ -655,11 +684,18 @@ class Fetcher:
     # ---- hops
 
     async def _follow(
-        self, url: str, headers: dict[str, str], budget: _Budget, *, robots: bool
+        self,
+        url: str,
+        headers: dict[str, str],
+        budget: _Budget,
+        *,
+        robots: bool,
+        options: RequestOptions = NO_OPTIONS,
     ) -> tuple[_Exchange, list[str]]:
         chain = [url]
         while True:
-            exchange = await self._hop(chain[-1], headers, budget, robots=robots)
+            hop_headers = {**headers, **options.headers_for(chain[-1], url)}
+            exchange = await self._hop(chain[-1], hop_headers, budget, robots=robots, proxy=options.proxy)
             target = _redirect_target(exchange.response)
             if target is None:
                 return exchange, chain
@@ -667,20 +703,24 @@ class Fetcher:
                 raise TooManyRedirects(url, redirect_message([*chain, target], self.config.max_redirects))
             chain.append(target)
 
-    async def _hop(self, url: str, headers: dict[str, str], budget: _Budget, *, robots: bool) -> _Exchange:
+    async def _hop(
+        self, url: str, headers: dict[str, str], budget: _Budget, *, robots: bool, proxy: str | None = None
+    ) -> _Exchange:
         host = _host_of(url)
         await self._guard(url, host)
         if robots:
-            await self._enforce_robots(url)
-        return await self._with_retries(url, host, headers, budget)
+            await self._enforce_robots(url, proxy)
+        return await self._with_retries(url, host, headers, budget, proxy)
 
-    async def _with_retries(self, url: str, host: str, headers: dict[str, str], budget: _Budget) -> _Exchange:
+    async def _with_retries(
+        self, url: str, host: str, headers: dict[str, str], budget: _Budget, proxy: str | None
+    ) -> _Exchange:
         limit = self.config.retries
         attempt = 0
         while True:
             attempt += 1
             try:
-                exchange = await self._send(url, host, headers, budget)
+                exchange = await self._send(url, host, headers, budget, proxy)
             except FetchError as exc:
                 if attempt > limit or not is_transient(exc):
                     if attempt > 1:
@@ -693,13 +733,17 @@ class Fetcher:
                 return exchange
             await self._sleep(self._retry_delay(attempt, self._retry_after(exchange.response)))
 
-    async def _send(self, url: str, host: str, headers: dict[str, str], budget: _Budget) -> _Exchange:
-        request = self._client.build_request("GET", url, headers=headers)
+    async def _send(
+        self, url: str, host: str, headers: dict[str, str], budget: _Budget, proxy: str | None
+    ) -> _Exchange:
+        client = self._client_for(proxy)
+        request = client.build_request("GET", url, headers=headers)
         async with self._gate.slot(host), self._network(url, budget):
-            response = await self._client.send(request, stream=True)
+            response = await client.send(request, stream=True)
             try:
                 received_at = self._clock()
-                self._check_peer(url, host, response)
+                if proxy is None:  # through a proxy the peer is the proxy
+                    self._check_peer(url, host, response)
                 redirect = _redirect_target(response) is not None
                 body = b"" if redirect else await read_body(response, url, self.config.max_body_bytes)
             finally:
@@ -757,7 +801,7 @@ class Fetcher:
             fetched_at=exchange.received_at,
             elapsed=budget.spent,
             http_version=response.http_version,
-            request_headers=_raw_headers(response.request.headers),
+            request_headers=redact_headers(_raw_headers(response.request.headers)),
             redirects=tuple(chain[1:-1]),
         )
 
@@ -801,8 +845,8 @@ class Fetcher:
 
     # ---- robots.txt
 
-    async def _enforce_robots(self, url: str) -> None:
-        robots = await self._robots_for(url)
+    async def _enforce_robots(self, url: str, proxy: str | None = None) -> None:
+        robots = await self._robots_for(url, proxy)
         if robots.parser.can_fetch(url, self._agent):
             return
         if robots.problem:
@@ -812,25 +856,25 @@ class Fetcher:
             )
         raise RobotsDenied(url, f"disallowed by {robots.url} for user-agent {self._agent}")
 
-    async def _robots_for(self, url: str) -> _Robots:
+    async def _robots_for(self, url: str, proxy: str | None = None) -> _Robots:
         key = robots_url(url)
         async with self._robots_locks.setdefault(key, asyncio.Lock()):
             cached = self._robots.get(key)
             if cached is None or self._clock() >= cached.expires:
                 try:
-                    cached = self._robots[key] = await self._load_robots(key)
+                    cached = self._robots[key] = await self._load_robots(key, proxy)
                 except (ConnectFailed, FetchTimeout) as exc:
                     raise type(exc)(url, f"{key} could not be fetched first: {exc.message}") from exc
             return cached
 
-    async def _load_robots(self, url: str) -> _Robots:
-        status, text, problem = await self._get_robots(url)
+    async def _load_robots(self, url: str, proxy: str | None) -> _Robots:
+        status, text, problem = await self._get_robots(url, proxy)
         parser = Protego.parse(_DISALLOW_ALL if problem else text)
         self._gate.set_crawl_delay(_host_of(url), parser.crawl_delay(self._agent))
         expires = self._clock() + timedelta(seconds=robots_ttl(status))
         return _Robots(parser, url, expires, problem)
 
-    async def _get_robots(self, url: str) -> tuple[int | None, str, str | None]:
+    async def _get_robots(self, url: str, proxy: str | None) -> tuple[int | None, str, str | None]:
         """(status, text, problem): a problem means the server could not give a usable robots.txt.
 
         When the host cannot be reached at all (ConnectFailed, FetchTimeout) the error is raised:
@@ -839,7 +883,8 @@ class Fetcher:
         budget = _Budget(self.config.total_timeout)
         headers = {"Accept": "text/plain,*/*;q=0.5"}
         try:
-            exchange, _ = await self._follow(url, headers, budget, robots=False)
+            options = RequestOptions(proxy=proxy)
+            exchange, _ = await self._follow(url, headers, budget, robots=False, options=options)
         except (ConnectFailed, FetchTimeout):
             raise
         except FetchError as exc:
