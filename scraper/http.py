@@ -1,4 +1,5 @@
-"""The Fetcher: one polite, safe GET. The only module in storytrail that imports httpx.
+"""The Fetcher: one polite, safe GET (and POST, for API logins). The only module in storytrail that
+imports httpx.
 
 What ``Fetcher.fetch(url)`` does, per hop (redirects are followed by hand, at most max_redirects)::
 
@@ -635,6 +636,10 @@ class Fetcher:
             self._proxied[proxy] = self._new_client(proxy)
         return self._proxied[proxy]
 
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self._clock
+
     async def __aenter__(self) -> Fetcher:
         return self
 
@@ -668,6 +673,27 @@ class Fetcher:
         opts = self.default_options if options is None else options
         exchange, chain = await self._follow(url, headers, budget, robots=check_robots, options=opts)
         return self._result(url, exchange, chain, budget)
+
+    async def post(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        content_type: str,
+        accept: str | None = None,
+        options: RequestOptions | None = None,
+    ) -> FetchResult:
+        """POST ``body`` to ``url`` (an API login or token request): one hop, redirects are not
+        followed, robots.txt is not consulted (it governs crawling, not an API call the user
+        configured); the address guard, politeness, retries, time and size limits apply."""
+        budget = _Budget(self.config.total_timeout)
+        opts = self.default_options if options is None else options
+        headers = {"Accept": accept or "application/json", "Content-Type": content_type}
+        headers |= opts.headers_for(url, url)
+        host = _host_of(url)
+        await self._guard(url, host)
+        exchange = await self._with_retries(url, host, headers, budget, opts.proxy, ("POST", body))
+        return self._result(url, exchange, [url], budget)
 
     async def robots_allowed(self, url: str) -> bool:
         if not self.config.respect_robots:
@@ -713,14 +739,20 @@ class Fetcher:
         return await self._with_retries(url, host, headers, budget, proxy)
 
     async def _with_retries(
-        self, url: str, host: str, headers: dict[str, str], budget: _Budget, proxy: str | None
+        self,
+        url: str,
+        host: str,
+        headers: dict[str, str],
+        budget: _Budget,
+        proxy: str | None,
+        method: tuple[str, bytes | None] = ("GET", None),
     ) -> _Exchange:
         limit = self.config.retries
         attempt = 0
         while True:
             attempt += 1
             try:
-                exchange = await self._send(url, host, headers, budget, proxy)
+                exchange = await self._send(url, host, headers, budget, proxy, method)
             except FetchError as exc:
                 if attempt > limit or not is_transient(exc):
                     if attempt > 1:
@@ -734,17 +766,23 @@ class Fetcher:
             await self._sleep(self._retry_delay(attempt, self._retry_after(exchange.response)))
 
     async def _send(
-        self, url: str, host: str, headers: dict[str, str], budget: _Budget, proxy: str | None
+        self,
+        url: str,
+        host: str,
+        headers: dict[str, str],
+        budget: _Budget,
+        proxy: str | None,
+        method: tuple[str, bytes | None] = ("GET", None),
     ) -> _Exchange:
         client = self._client_for(proxy)
-        request = client.build_request("GET", url, headers=headers)
+        request = client.build_request(method[0], url, headers=headers, content=method[1])
         async with self._gate.slot(host), self._network(url, budget):
             response = await client.send(request, stream=True)
             try:
                 received_at = self._clock()
                 if proxy is None:  # through a proxy the peer is the proxy
                     self._check_peer(url, host, response)
-                redirect = _redirect_target(response) is not None
+                redirect = method[0] == "GET" and _redirect_target(response) is not None
                 body = b"" if redirect else await read_body(response, url, self.config.max_body_bytes)
             finally:
                 await response.aclose()
