@@ -695,6 +695,10 @@ class Fetcher:
         exchange = await self._with_retries(url, host, headers, budget, opts.proxy, ("POST", body))
         return self._result(url, exchange, [url], budget)
 
+    async def check_address(self, url: str) -> None:
+        """The address guard alone (a browser's subresource): BadURL, BlockedAddress, ConnectFailed."""
+        await self._guard(url, _host_of(url))
+
     async def robots_allowed(self, url: str) -> bool:
         if not self.config.respect_robots:
             return True

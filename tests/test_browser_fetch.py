@@ -1,0 +1,72 @@
+"""The browser fetcher: Chromium renders what script writes, every request of the page passes the
+address guard, the raw network response stays the evidence. Skipped without Playwright/Chromium."""
+
+from __future__ import annotations
+
+import pytest
+
+from scraper.browser import BrowserFetcher, BrowserUnavailable, browser_problem
+from scraper.http import FetchConfig, Fetcher
+from tests.localserver import LocalServer
+
+LOCAL = {"allow_hosts": ("127.0.0.1",), "per_host_delay": 0.0, "connect_timeout": 2.0, "read_timeout": 5.0}
+ARTICLE = (
+    "Russia said Ukraine fired 91 long-range drones at the presidential residence in the Novgorod "
+    "region. Kyiv called the claim a fabrication meant to derail peace talks."
+)
+SCRIPTED = """<!doctype html><html><head><title>Valdai claim</title></head><body>
+<main id="app">Loading…</main>
+<script src="/app.js"></script>
+<img src="http://169.254.169.254/latest/meta-data/iam.png">
+</body></html>"""
+APP_JS = f"""document.getElementById('app').innerHTML =
+  '<article><h1>Russia claims drone attack on Putin residence</h1><p>{ARTICLE}</p>' +
+  '<p>{ARTICLE}</p></article>';
+fetch('http://10.20.30.40/track').catch(() => null);"""
+
+needs_browser = pytest.mark.skipif(browser_problem() is not None, reason=browser_problem() or "")
+pytestmark = [pytest.mark.browser]
+
+
+def scripted_site(server: LocalServer) -> str:
+    server.route("/scripted", SCRIPTED)
+    server.route("/app.js", APP_JS, content_type="application/javascript")
+    return server.url("/scripted")
+
+
+@needs_browser
+async def test_script_written_text_is_rendered_and_refused_requests_are_blocked(server: LocalServer) -> None:
+    url = scripted_site(server)
+    async with Fetcher(FetchConfig(**LOCAL)) as fetcher:  # type: ignore[arg-type]
+        plain = await fetcher.fetch(url)
+        async with BrowserFetcher(fetcher, settle=0.5) as browser:
+            rendered = await browser.fetch(url, screenshot=True)
+            again = await browser.fetch(url)
+            assert browser.launches == 1  # one Chromium, reused
+    assert ARTICLE not in plain.text and "Loading" in plain.text
+    assert rendered.html is not None and ARTICLE in rendered.html
+    assert rendered.response.body == plain.body  # the raw network response is the evidence
+    assert "http://169.254.169.254/latest/meta-data/iam.png" in rendered.blocked
+    assert "http://10.20.30.40/track" in rendered.blocked
+    assert server.hits("/app.js") == 2 and server.hits("/scripted") == 3  # robots.txt aside
+    assert rendered.screenshot is not None and rendered.screenshot.startswith(b"\x89PNG")
+    assert again.html is not None and ARTICLE in again.html
+    as_result = rendered.as_fetch_result()
+    assert ARTICLE in as_result.text and as_result.url == url
+
+
+@needs_browser
+async def test_not_found_is_not_rendered(server: LocalServer) -> None:
+    fetcher = Fetcher(FetchConfig(**LOCAL))  # type: ignore[arg-type]
+    async with fetcher, BrowserFetcher(fetcher) as browser:
+        missing = await browser.fetch(server.url("/missing"))
+        assert browser.launches == 0
+    assert missing.html is None and missing.response.status == 404
+
+
+async def test_missing_chromium_is_one_clear_error(server: LocalServer, tmp_path) -> None:
+    server.route("/a", "<p>a</p>")
+    async with Fetcher(FetchConfig(**LOCAL)) as fetcher:  # type: ignore[arg-type]
+        browser = BrowserFetcher(fetcher, executable=str(tmp_path / "no-chromium"))
+        with pytest.raises(BrowserUnavailable, match="apt-get install -y chromium"):
+            await browser.fetch(server.url("/a"))
