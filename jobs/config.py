@@ -57,6 +57,8 @@ class SourceConfig(BaseModel):
     auth: str | None = None  # "bearer:ENV_VAR" or "basic:ENV_VAR"
     proxy: str | None = None
     user_agent: str | None = None
+    fetcher: Literal["http", "browser"] = "http"  # "browser": render pages in Chromium
+    screenshot: bool = False  # with the browser: a full-page PNG per new version
 
     _durations = field_validator("every", "recheck_min", "recheck_max")(_check_duration)
 
@@ -119,6 +121,8 @@ class StoryConfig(BaseModel):
     link_depth: int = Field(default=1, ge=0, le=3)
     recheck_min: str | None = None
     recheck_max: str | None = None
+    fetcher: Literal["http", "browser"] = "http"  # for the story's seeds and documents
+    screenshot: bool = False
 
     _durations = field_validator("recheck_min", "recheck_max")(_check_duration)
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from jobs.requestopts import document_options
+from jobs.fetching import fetch_page, keep_capture
 from jobs.schedule import schedule_next
 from jobs.services import Services
 from scraper.core.diff import change_summary, diff_contents
@@ -106,8 +106,8 @@ async def _fetch_and_record(
 ) -> CheckReport:
     started = time.perf_counter()
     try:
-        options = document_options(svc, document_id)  # the source's headers, cookies, auth, proxy
-        result = await svc.fetcher.fetch(url, etag=etag, last_modified=last_modified, options=options)
+        # the source's request settings; the browser when the source or a story asks for it
+        result = await fetch_page(svc, document_id, url, etag=etag, last_modified=last_modified)
     except FetchError as exc:
         return _record_failure(svc, document_id, url, exc, time.perf_counter() - started)
     if result.status == 304:
@@ -117,7 +117,7 @@ async def _fetch_and_record(
     if result.status >= 400:
         error = f"HTTP {result.status} from {result.final_url}"
         return _record_failure(svc, document_id, url, error, result.elapsed, result=result)
-    return await _record_page(svc, document_id, result)
+    return keep_capture(svc, await _record_page(svc, document_id, result), result)
 
 
 def _document(session: Session, document_id: int) -> Document:

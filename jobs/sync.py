@@ -28,6 +28,8 @@ def source_fields(cfg: SourceConfig, origin: str = "config", base_dir: Path | No
         "auth": cfg.auth,
         "proxy": cfg.proxy,
         "user_agent": cfg.user_agent,
+        "fetcher": cfg.fetcher if cfg.fetcher != "http" else None,
+        "screenshot": cfg.screenshot or None,
         "origin": origin,
     }
     return {
@@ -48,6 +50,8 @@ def story_fields(cfg: StoryConfig, origin: str = "config") -> dict[str, Any]:
         "link_depth": cfg.link_depth,
         "recheck_min": cfg.recheck_min,
         "recheck_max": cfg.recheck_max,
+        "fetcher": cfg.fetcher if cfg.fetcher != "http" else None,
+        "screenshot": cfg.screenshot or None,
         "origin": origin,
     }
     return {

@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from types import TracebackType
 from typing import Any
 
@@ -69,6 +69,16 @@ class BrowserUnavailable(FetchError):  # noqa: N818 (a FetchError like the other
 
 
 @dataclass(frozen=True)
+class RenderedPage(FetchResult):
+    """A rendered page as the pipeline reads it: the body is the rendered DOM; ``network`` is the
+    response as the server sent it (the evidence), ``screenshot`` a PNG when one was asked for."""
+
+    network: FetchResult | None = None
+    screenshot: bytes | None = field(default=None, repr=False)
+    blocked: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Rendered:
     response: FetchResult  # the raw network response of the page: the evidence
     html: str | None = None  # the rendered DOM; None when nothing was rendered
@@ -83,7 +93,9 @@ class Rendered:
         headers = tuple((k, v) for k, v in self.response.headers if k.lower() not in _DROPPED)
         headers = tuple((k, v) for k, v in headers if k.lower() != "content-type")
         headers += (("Content-Type", "text/html; charset=utf-8"),)
-        return replace(self.response, body=self.html.encode("utf-8"), charset="utf-8", headers=headers)
+        values = {f.name: getattr(self.response, f.name) for f in fields(self.response)}
+        values |= {"body": self.html.encode("utf-8"), "charset": "utf-8", "headers": headers}
+        return RenderedPage(**values, network=self.response, screenshot=self.screenshot, blocked=self.blocked)
 
 
 def chromium_path() -> str:

@@ -70,3 +70,59 @@ async def test_missing_chromium_is_one_clear_error(server: LocalServer, tmp_path
         browser = BrowserFetcher(fetcher, executable=str(tmp_path / "no-chromium"))
         with pytest.raises(BrowserUnavailable, match="apt-get install -y chromium"):
             await browser.fetch(server.url("/a"))
+
+
+# --------------------------------------------------------------------------- through the pipeline
+
+VERSION_2 = "The Kremlin said it would revise its stance in the peace talks after the alleged attack."
+
+
+def scripted_v2(server: LocalServer) -> None:
+    server.route(
+        "/app.js", APP_JS.replace(ARTICLE, f"{ARTICLE} {VERSION_2}"), content_type="application/javascript"
+    )
+
+
+@needs_browser
+async def test_pipeline_archives_rendered_text_with_screenshots_and_network_evidence(server, services, clock):
+    from sqlmodel import select
+
+    from jobs.pipeline import check_url
+    from storage import blobs, captures
+    from storage import documents as docs
+    from storage.models import Check
+
+    url = scripted_site(server)
+    plain = await check_url(services, url)
+    assert plain.outcome.value in ("error", "new_version")  # no article text without a browser
+    with services.session() as s:
+        doc = docs.get_document(s, url=url)
+        assert all(ARTICLE not in v.text for v in docs.list_versions(s, document_id=doc.id, channel="page"))
+    with services.session() as s:
+        from storage import catalog
+
+        settings = {"fetcher": "browser", "screenshot": True}
+        story = catalog.upsert_story(s, slug="valdai", now=clock(), title="Valdai", query="drone",
+                                     seeds=[], languages=[], settings=settings)[0]  # fmt: skip
+        catalog.link_story_document(s, story_id=story.id, document_id=doc.id, now=clock(), via="manual",
+                                    reason="test", source_id=None)  # fmt: skip
+        s.commit()
+    clock.advance(minutes=10)
+    first = await check_url(services, url)
+    assert first.outcome.value == "new_version" and first.details.get("rendered"), first
+    assert "http://169.254.169.254/latest/meta-data/iam.png" in first.details["blocked"]
+    clock.advance(minutes=10)
+    scripted_v2(server)
+    second = await check_url(services, url)
+    assert second.outcome.value == "new_version", second
+    with services.session() as s:
+        versions = docs.list_versions(s, document_id=doc.id, channel="page")
+        rendered = [v for v in versions if ARTICLE in v.text]
+        assert len(rendered) == 2 and VERSION_2 in rendered[-1].text
+        shots = [v.screenshot_sha256 for v in rendered]
+        assert all(shots) and shots[0] != shots[1]
+        png = captures.screenshot_png(s, sha256=shots[1])
+        assert png is not None and png.startswith(b"\x89PNG")
+        check = s.exec(select(Check).where(Check.version_id == rendered[-1].id)).one()
+        assert check.network_sha256 and check.network_sha256 != check.raw_sha256
+        assert blobs.get_blob(s, sha256=check.network_sha256) == SCRIPTED.encode()

@@ -90,6 +90,9 @@ def check(
         str | None,
         typer.Option("--cookies", metavar="FILE", help="Send cookies from this Netscape cookie file."),
     ] = None,
+    browser: Annotated[
+        bool, typer.Option("--browser", help="Render the page in headless Chromium (the browser extra).")
+    ] = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
@@ -97,6 +100,12 @@ def check(
     """Fetch one URL now and record a version (or a check when nothing changed)."""
     options = _one_off_options(header or [], cookies)
     ctx = context(db, config)
+    if browser:
+        from scraper.browser import browser_problem
+
+        problem = browser_problem(ctx.settings.chromium)
+        if problem:
+            fail(f"--browser: {problem}")
     engine = ready_engine(ctx)
     with Session(engine) as session:
         sync_config(session, ctx.config, now=utcnow())
@@ -109,6 +118,7 @@ def check(
         # one page: extract inline rather than start a process pool
         async with open_services(ctx.settings, engine=engine, extract_workers=0) as svc:
             svc.fetcher.default_options = options
+            svc.render_all = browser
             return await check_url(svc, url, story_slug=story)
 
     report = run(go())
