@@ -90,11 +90,8 @@ class Rendered:
         """The response with the rendered DOM as its body (what extraction reads)."""
         if self.html is None:
             return self.response
-        headers = tuple((k, v) for k, v in self.response.headers if k.lower() not in _DROPPED)
-        headers = tuple((k, v) for k, v in headers if k.lower() != "content-type")
-        headers += (("Content-Type", "text/html; charset=utf-8"),)
         values = {f.name: getattr(self.response, f.name) for f in fields(self.response)}
-        values |= {"body": self.html.encode("utf-8"), "charset": "utf-8", "headers": headers}
+        values |= {"body": self.html.encode("utf-8"), "charset": "utf-8"}  # headers: the response's
         return RenderedPage(**values, network=self.response, screenshot=self.screenshot, blocked=self.blocked)
 
 

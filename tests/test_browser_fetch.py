@@ -84,7 +84,9 @@ def scripted_v2(server: LocalServer) -> None:
 
 
 @needs_browser
-async def test_pipeline_archives_rendered_text_with_screenshots_and_network_evidence(server, services, clock):
+async def test_pipeline_archives_rendered_text_with_screenshots_and_network_evidence(
+    server, services, clock, tmp_path
+):
     from sqlmodel import select
 
     from jobs.pipeline import check_url
@@ -126,3 +128,39 @@ async def test_pipeline_archives_rendered_text_with_screenshots_and_network_evid
         check = s.exec(select(Check).where(Check.version_id == rendered[-1].id)).one()
         assert check.network_sha256 and check.network_sha256 != check.raw_sha256
         assert blobs.get_blob(s, sha256=check.network_sha256) == SCRIPTED.encode()
+        doc_id = doc.id
+
+    # shown: the version page and the diff (before/after), the PNG from the API with our CSP
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    client = TestClient(create_app(services.settings, services.engine, clock=clock))
+    v2 = rendered[-1].seq
+    shot = client.get(f"/api/documents/{doc_id}/versions/{v2}/screenshot.png?channel=page")
+    assert shot.status_code == 200 and shot.headers["content-type"] == "image/png"
+    assert shot.content == png and "script-src 'none'" in shot.headers["content-security-policy"]
+    diff = client.get(f"/documents/{doc_id}/diff?from={rendered[0].seq}&to={v2}")
+    assert diff.status_code == 200 and 'id="screenshots"' in diff.text
+    for v in rendered:
+        assert f"/api/documents/{doc_id}/versions/{v.seq}/screenshot.png?channel=page" in diff.text
+    assert 'id="screenshot"' in client.get(f"/documents/{doc_id}/versions/{v2}").text
+    assert client.get(f"/api/documents/{doc_id}/versions/1/screenshot.png").status_code == 404
+
+    # WACZ: the network response as the response payload, the DOM and the PNG as resources
+    import gzip
+    import zipfile
+
+    from tests.fixtures.reading.story import export_file
+    from tests.test_export_archive import read_warc
+
+    path = tmp_path / "valdai.wacz"
+    export_file(services.engine, "wacz", path)
+    with zipfile.ZipFile(path) as z:
+        (tmp_path / "inner.warc").write_bytes(gzip.decompress(z.read("archive/valdai.warc.gz")))
+    records = read_warc(tmp_path / "inner.warc")
+    resources = {r["headers"]["WARC-Target-URI"]: r for r in records if r["type"] == "resource"}
+    assert resources[f"urn:screenshot:{url}"]["payload"] == png
+    assert ARTICLE in resources[f"urn:rendered:{url}"]["payload"].decode()
+    responses = [r for r in records if r["type"] == "response" and r["headers"]["WARC-Target-URI"] == url]
+    assert responses and all(r["payload"] == SCRIPTED.encode() for r in responses)
