@@ -164,3 +164,32 @@ async def test_pipeline_archives_rendered_text_with_screenshots_and_network_evid
     assert ARTICLE in resources[f"urn:rendered:{url}"]["payload"].decode()
     responses = [r for r in records if r["type"] == "response" and r["headers"]["WARC-Target-URI"] == url]
     assert responses and all(r["payload"] == SCRIPTED.encode() for r in responses)
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+@needs_browser
+def test_cli_check_browser_archives_the_script_written_text(server: LocalServer, tmp_path) -> None:
+    import json
+
+    from tests.test_cli import cli
+
+    url = scripted_site(server)
+    db = f"sqlite:///{tmp_path / 'st.db'}"
+    ok = cli("check", url, "--browser", "--json", "--db", db, cwd=tmp_path)
+    report = json.loads(ok.stdout)
+    assert report["outcome"] == "new_version" and report["details"]["rendered"] is True
+    assert "http://169.254.169.254/latest/meta-data/iam.png" in report["details"]["blocked"]
+    shown = json.loads(cli("show", url, "--json", "--db", db, cwd=tmp_path).stdout)
+    assert ARTICLE in shown["text"]
+
+
+def test_cli_check_browser_without_chromium_is_one_line(tmp_path) -> None:
+    from tests.test_cli import assert_one_line_error, cli
+
+    env = {"STORYTRAIL_CHROMIUM": str(tmp_path / "no-chromium")}
+    db = f"sqlite:///{tmp_path / 'st.db'}"
+    proc = cli("check", "http://127.0.0.1:9/", "--browser", "--db", db, cwd=tmp_path, env=env, check=False)
+    assert proc.returncode == 1
+    assert_one_line_error(proc, "--browser", "apt-get install -y chromium")
