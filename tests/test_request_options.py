@@ -290,3 +290,40 @@ def test_source_settings_from_config_reach_the_server(server: LocalServer, tmp_p
     assert '"seq": 1' in versions.stdout
     sent = [r for r in server.requests if r.path.startswith("/2025")][-1]
     assert sent.headers["authorization"] == auth and SECRET_COOKIE in sent.headers["cookie"]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('auth = "token:X"', "'bearer:ENV_VAR' or 'basic:ENV_VAR'"),
+        ('proxy = "ftp://proxy"', "must be a URL starting http://"),
+        ('headers = { "Bad Name" = "x" }', "not a valid HTTP header name"),
+        ('fetcher = "chrome"', "'http' or 'browser'"),
+    ],
+)
+def test_config_check_names_bad_request_settings(tmp_path: Path, line: str, message: str) -> None:
+    from jobs.config import ConfigError, load_config
+
+    path = tmp_path / "storytrail.toml"
+    path.write_text(f'[[source]]\nname = "s"\nkind = "page"\nurl = "https://news.example/"\n{line}\n')
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_config(str(path))
+    assert caught.value.line == 5
+
+
+def test_config_accepts_request_settings_and_browser_keys(tmp_path: Path) -> None:
+    from jobs.config import load_config
+    from jobs.sync import source_fields, story_fields
+
+    path = tmp_path / "storytrail.toml"
+    path.write_text(
+        '[[source]]\nname = "s"\nkind = "page"\nurl = "https://news.example/"\n'
+        'headers = { "X-Edition" = "int" }\ncookies = "c.txt"\nauth = "basic:CREDS"\n'
+        'proxy = "socks5://127.0.0.1:1080"\nuser_agent = "UA/1"\nfetcher = "browser"\nscreenshot = true\n'
+        '[[story]]\nslug = "v"\nfetcher = "browser"\nscreenshot = true\n'
+    )
+    config = load_config(str(path))
+    params = source_fields(config.sources[0], base_dir=tmp_path)["params"]
+    assert params["cookies"] == str(tmp_path / "c.txt") and params["fetcher"] == "browser"
+    assert params["headers"] == {"X-Edition": "int"} and params["auth"] == "basic:CREDS"
+    assert story_fields(config.stories[0])["settings"]["screenshot"] is True
