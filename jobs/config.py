@@ -254,6 +254,12 @@ SAMPLE_CONFIG = """\
 # url = "https://news.example/world/rss.xml"
 # every = "10m"
 # archive = "matched"        # or "all"
+# fetcher = "browser"       # render in headless Chromium (pages written by JavaScript)
+# screenshot = true          # with the browser: a full-page PNG per new version
+# headers = { "X-Edition" = "international" }
+# cookies = "cookies.txt"    # Netscape format (curl, yt-dlp), relative to this file
+# auth = "bearer:NEWS_TOKEN" # or "basic:NEWS_CREDS": the NAME of an environment variable
+# proxy = "socks5://127.0.0.1:1080"
 
 # [[story]]
 # slug = "valdai-residence-claim"
