@@ -25,7 +25,7 @@ from storage import discovery as disc
 from storage.models import Document
 
 if TYPE_CHECKING:
-    from jobs.pipeline import CheckReport
+    from jobs.capture import CheckReport
 
 FETCHERS = ("http", "browser")
 

@@ -62,6 +62,7 @@ INSTALL_HINT = (
 )
 _DROPPED = frozenset({"content-encoding", "content-length", "transfer-encoding", "connection"})
 _LOCAL_SCHEMES = ("data:", "blob:", "about:")
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 class BrowserUnavailable(FetchError):  # noqa: N818 (a FetchError like the others)
@@ -91,7 +92,8 @@ class Rendered:
         if self.html is None:
             return self.response
         values = {f.name: getattr(self.response, f.name) for f in fields(self.response)}
-        values |= {"body": self.html.encode("utf-8"), "charset": "utf-8"}  # headers: the response's
+        # a BOM: the DOM is UTF-8 whatever charset the response's headers (kept as they were) name
+        values |= {"body": UTF8_BOM + self.html.encode("utf-8"), "charset": "utf-8-sig"}
         return RenderedPage(**values, network=self.response, screenshot=self.screenshot, blocked=self.blocked)
 
 

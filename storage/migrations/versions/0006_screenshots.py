@@ -2,7 +2,7 @@
 network response beside the rendered DOM)
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0008 (was 0003 before main had 0004-0008)
 Create Date: 2026-12-02 06:20:00
 """
 
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0003"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
