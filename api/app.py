@@ -16,7 +16,15 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.engine import Engine
 
-from api import errors, routes_api, routes_feeds, routes_manage, routes_pages, routes_write
+from api import (
+    errors,
+    routes_api,
+    routes_feeds,
+    routes_manage,
+    routes_pages,
+    routes_screenshots,
+    routes_write,
+)
 from api.deps import AppState, no_nul
 from api.security import SecurityHeaders
 from jobs.metrics import Metrics
@@ -70,6 +78,7 @@ def create_app(
     errors.install(app)
     app.add_middleware(SecurityHeaders)
     app.include_router(routes_api.router)
+    app.include_router(routes_screenshots.router)
     app.include_router(routes_write.router)
     app.include_router(routes_feeds.router)
     app.include_router(routes_pages.router)

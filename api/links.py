@@ -34,6 +34,10 @@ def version_path(document_id: int, channel: str, seq: int, *, html: bool = False
     return f"{prefix}/documents/{document_id}/versions/{seq}{_q(channel=channel)}"
 
 
+def screenshot_path(document_id: int, channel: str, seq: int) -> str:
+    return f"/api/documents/{document_id}/versions/{seq}/screenshot.png{_q(channel=channel)}"
+
+
 def diff_path(
     document_id: int,
     channel: str,

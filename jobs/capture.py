@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
+from jobs.fetching import fetch_page, keep_capture
 from jobs.services import Services
 from scraper.core.charset import decode_html
 from scraper.core.extract import (
@@ -185,7 +186,10 @@ async def check_document(svc: Services, document_id: int) -> CheckReport:
 async def _check_page(svc: Services, state: ChannelState) -> CheckReport:
     started = time.perf_counter()
     try:
-        result = await svc.fetcher.fetch(state.url, etag=state.etag, last_modified=state.last_modified)
+        # the source's request settings; the browser when the source or a story asks (jobs.fetching)
+        result = await fetch_page(
+            svc, state.document_id, state.url, etag=state.etag, last_modified=state.last_modified
+        )
     except FetchError as exc:
         check = {
             "at": svc.clock(),
@@ -202,7 +206,8 @@ async def _check_page(svc: Services, state: ChannelState) -> CheckReport:
     if result.status >= 400:
         failed = FetchFailed(f"HTTP {result.status} from {result.final_url}")
         return await _failed(svc, state, failed, _check_fields(result), _capture(result))
-    return await _content(svc, state, result)
+    report = await _content(svc, state, result)
+    return await in_writer(lambda: keep_capture(svc, report, result))  # a rendered page's evidence
 
 
 def _failure_outcome(exc: FetchError) -> CheckOutcome:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from scraper.core.languages import UnknownLanguageError, check_languages
+from scraper.http_options import RequestOptionsError, check_header, check_proxy
 
 SOURCE_KINDS = ("feed", "sitemap", "page", "search", "mastodon", "bluesky", "telegram", "reddit", "youtube")
 DURATION = re.compile(r"^\s*(\d+\s*[smhdw]\s*)+$")
@@ -51,8 +52,38 @@ class SourceConfig(BaseModel):
     max_items: int = 500
     enabled: bool = True
     credentials: dict[str, str] = Field(default_factory=dict)  # names of env variables, never secrets
+    # request settings (scraper.http_options): secrets only by the name of their env variable
+    headers: dict[str, str] = Field(default_factory=dict)
+    cookies: str | None = None  # a Netscape cookie file, relative to the config file
+    auth: str | None = None  # "bearer:ENV_VAR" or "basic:ENV_VAR"
+    proxy: str | None = None
+    user_agent: str | None = None
+    fetcher: Literal["http", "browser"] = "http"  # "browser": render pages in Chromium
+    screenshot: bool = False  # with the browser: a full-page PNG per new version
 
     _durations = field_validator("every", "recheck_min", "recheck_max")(_check_duration)
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            _request_option(check_header, name, text)
+        return value
+
+    @field_validator("auth")
+    @classmethod
+    def _auth(cls, value: str | None) -> str | None:
+        kind, sep, var = (value or "bearer:X").partition(":")
+        if not sep or kind.strip().lower() not in ("bearer", "basic") or not var.strip():
+            raise ValueError(
+                f"{value!r} must be 'bearer:ENV_VAR' or 'basic:ENV_VAR' (the name, not the secret)"
+            )
+        return value
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, value: str | None) -> str | None:
+        return _request_option(check_proxy, value) if value is not None else None
 
     @field_validator("url", "api")
     @classmethod
@@ -72,6 +103,13 @@ class SourceConfig(BaseModel):
         return value
 
 
+def _request_option(check: Any, *args: Any) -> Any:
+    try:
+        return check(*args)
+    except RequestOptionsError as exc:
+        raise ValueError(str(exc)) from None
+
+
 class StoryConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -84,6 +122,8 @@ class StoryConfig(BaseModel):
     link_depth: int = Field(default=1, ge=0, le=3)
     recheck_min: str | None = None
     recheck_max: str | None = None
+    fetcher: Literal["http", "browser"] = "http"  # for the story's seeds and documents
+    screenshot: bool = False
 
     _durations = field_validator("recheck_min", "recheck_max")(_check_duration)
 
@@ -282,6 +322,14 @@ query = '(Putin OR Kremlin) AND (residence OR Valdai OR Novgorod) AND drone*'
 seeds = []            # article URLs that define the story, e.g. the first report you read
 recheck_min = "5m"
 recheck_max = "1d"
+
+# Pages plain GET cannot reach: any [[source]] may add (see README "Reaching pages plain GET cannot")
+# fetcher = "browser"        # render in headless Chromium (pages written by JavaScript); also on a [[story]]
+# screenshot = true          # with the browser: a full-page PNG per new version
+# headers = { "X-Edition" = "international" }
+# cookies = "cookies.txt"    # Netscape format (curl, yt-dlp), relative to this file
+# auth = "bearer:NEWS_TOKEN" # or "basic:NEWS_CREDS": the NAME of an environment variable
+# proxy = "socks5://127.0.0.1:1080"
 
 [[source]]
 name = "aljazeera"

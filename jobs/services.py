@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -28,6 +29,8 @@ class Services:
     extractor: ExtractorPool
     metrics: Metrics
     clock: Callable[[], datetime] = utcnow
+    browser: Any = None  # a scraper.browser.BrowserFetcher, started on first use (jobs.fetching)
+    render_all: bool = False  # storytrail check --browser
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -53,11 +56,14 @@ async def open_services(
     workers = settings.extract_workers if extract_workers is None else extract_workers
     fetcher = Fetcher(fetch_config(settings), clock=clock)
     pool = ExtractorPool(workers)
+    services = Services(
+        settings=settings, engine=engine, fetcher=fetcher, extractor=pool, metrics=Metrics(), clock=clock
+    )
     try:
-        yield Services(
-            settings=settings, engine=engine, fetcher=fetcher, extractor=pool, metrics=Metrics(), clock=clock
-        )
+        yield services
     finally:
+        if services.browser is not None:
+            await services.browser.aclose()
         await fetcher.aclose()
         pool.close()
         if own_engine:

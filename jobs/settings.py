@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     global_concurrency: int = 16
     respect_robots: bool = True
 
+    # the browser fetcher (scraper.browser): Debian's Chromium, never downloaded
+    chromium: str = "/usr/bin/chromium"
+    browser_pages: int = Field(default=2, ge=1)  # pages rendered at once per process
+    screenshot_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1)
+
     # processing
     extract_workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
 

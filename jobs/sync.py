@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
@@ -11,7 +12,7 @@ from jobs.config import Config, SourceConfig, StoryConfig
 from storage import catalog
 
 
-def source_fields(cfg: SourceConfig, origin: str = "config") -> dict[str, Any]:
+def source_fields(cfg: SourceConfig, origin: str = "config", base_dir: Path | None = None) -> dict[str, Any]:
     params = {
         "archive": cfg.archive,
         "api": cfg.api,
@@ -22,6 +23,13 @@ def source_fields(cfg: SourceConfig, origin: str = "config") -> dict[str, Any]:
         "max_items": cfg.max_items,
         "cron": cfg.cron,
         "credentials": cfg.credentials,
+        "headers": cfg.headers,
+        "cookies": str((base_dir or Path()) / cfg.cookies) if cfg.cookies else None,
+        "auth": cfg.auth,
+        "proxy": cfg.proxy,
+        "user_agent": cfg.user_agent,
+        "fetcher": cfg.fetcher if cfg.fetcher != "http" else None,
+        "screenshot": cfg.screenshot or None,
         "origin": origin,
     }
     return {
@@ -42,6 +50,8 @@ def story_fields(cfg: StoryConfig, origin: str = "config") -> dict[str, Any]:
         "link_depth": cfg.link_depth,
         "recheck_min": cfg.recheck_min,
         "recheck_max": cfg.recheck_max,
+        "fetcher": cfg.fetcher if cfg.fetcher != "http" else None,
+        "screenshot": cfg.screenshot or None,
         "origin": origin,
     }
     return {
@@ -57,7 +67,8 @@ def sync_config(session: Session, config: Config, *, now: datetime) -> None:
     """Upsert every configured source and story; disable config sources no longer in the file."""
     names = set()
     for src in config.sources:
-        catalog.upsert_source(session, name=src.name, now=now, **source_fields(src))
+        fields = source_fields(src, base_dir=Path(config.path).parent)
+        catalog.upsert_source(session, name=src.name, now=now, **fields)
         names.add(src.name)
     for source in catalog.list_sources(session):
         if source.params.get("origin") == "config" and source.name not in names and source.enabled:

@@ -1,4 +1,5 @@
-"""The Fetcher: one polite, safe GET. The only module in storytrail that imports httpx.
+"""The Fetcher: one polite, safe GET (and POST, for API logins). The only module in storytrail that
+imports httpx.
 
 What ``Fetcher.fetch(url)`` does, per hop (redirects are followed by hand, at most max_redirects)::
 
@@ -31,8 +32,18 @@ whole origin for ROBOTS_ERROR_TTL, then it is fetched again (a Retry-After beyon
 raises Throttled instead). A host that cannot be reached at all
 raises ConnectFailed / FetchTimeout (for the page URL) and nothing is cached.
 
-Not advertised: br and zstd. The libraries at hand cannot decompress them with an output limit,
-so a compression bomb could not be stopped; a server that sends them anyway gets BadResponse.
+Content encodings: gzip, deflate, br (brotlicffi) and zstd (zstandard), each decompressed under
+max_body_bytes (scraper.http_codecs), so a compression bomb is stopped at the cap.
+
+Per-source request settings (scraper.http_options.RequestOptions, passed to ``fetch`` or given
+to the Fetcher as its default): extra headers, cookies, Authorization (only while the hops stay on
+the first URL's origin), a user agent, and a proxy. Through a proxy the address guard still checks
+the target host (it is resolved here first); the connection itself goes to the proxy, which the
+operator configured, so it is not checked. Secret headers are redacted in
+``FetchResult.request_headers``, which is what Check rows and WARC request records keep.
+
+HTTP/2: the client offers h2 by ALPN on TLS connections (httpx with ``h2``); plain http:// is
+HTTP/1.1. ``FetchResult.http_version`` says which was spoken.
 """
 
 from __future__ import annotations
@@ -54,13 +65,15 @@ import httpx
 from protego import Protego
 
 from scraper.core.charset import charset_from_content_type, decode_html
+from scraper.http_codecs import BrotliStage, CodecError, OutputLimitError, ZstdStage
+from scraper.http_options import NO_OPTIONS, RequestOptions, redact_headers
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str], Awaitable[list[str]]]
 
 ACCEPT_HTML = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-ACCEPT_ENCODING = "gzip, deflate"
+ACCEPT_ENCODING = "gzip, deflate, br, zstd"
 ROBOTS_TTL = 3600.0
 ROBOTS_ERROR_TTL = 600.0
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -70,7 +83,7 @@ RETRY_AFTER_LIMIT = 366 * 86400.0  # a longer Retry-After is read as a year
 _DISALLOW_ALL = "User-agent: *\nDisallow: /\n"
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _GZIP = 16 + zlib.MAX_WBITS
-_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate"})
+_ENCODINGS = frozenset({"gzip", "x-gzip", "deflate", "br", "zstd"})
 
 
 # --------------------------------------------------------------------------- errors
@@ -369,10 +382,6 @@ def guess_charset(body: bytes, content_type: str | None) -> str | None:
 # --------------------------------------------------------------------------- body decoding
 
 
-class _OverflowError(Exception):
-    pass
-
-
 class _Inflater:
     """One gzip or deflate stream, decompressed with an output limit per call.
 
@@ -388,7 +397,7 @@ class _Inflater:
         self._ignore_rest = False
 
     def feed(self, data: bytes, limit: int) -> bytes:
-        """At most ``limit`` bytes out; reaching the limit raises _OverflowError."""
+        """At most ``limit`` bytes out; reaching the limit raises OutputLimitError."""
         self._fed = self._fed or bool(data)
         if self._z is None:
             self._head += data
@@ -401,7 +410,7 @@ class _Inflater:
     def _inflate(self, z: zlib._Decompress, data: bytes, limit: int) -> bytes:
         out = z.decompress(data, limit)
         if len(out) >= limit:
-            raise _OverflowError
+            raise OutputLimitError
         rest = z.unused_data if z.eof else b""
         if len(rest) >= 2 and self._gzip and rest.startswith(b"\x1f\x8b"):
             self._z = zlib.decompressobj(_GZIP)
@@ -412,6 +421,17 @@ class _Inflater:
     def finish(self) -> None:
         if self._fed and (self._z is None or not self._z.eof):
             raise zlib.error("the compressed stream is truncated")
+
+
+_Stage = _Inflater | BrotliStage | ZstdStage
+
+
+def _stage(encoding: str) -> _Stage:
+    if encoding == "br":
+        return BrotliStage()
+    if encoding == "zstd":
+        return ZstdStage()
+    return _Inflater(encoding)
 
 
 def _has_zlib_header(head: bytes) -> bool:
@@ -429,7 +449,7 @@ class BodyReader:
             raise BadResponse(
                 url, f"unsupported Content-Encoding {unknown[0]!r} (we ask for {ACCEPT_ENCODING})"
             )
-        self._stages = [_Inflater(n) for n in reversed(names)]
+        self._stages = [_stage(n) for n in reversed(names)]
         self._url, self._cap, self._encoding = url, cap, ", ".join(names)
         self._parts: list[bytes] = []
         self.size = 0
@@ -439,9 +459,9 @@ class BodyReader:
         try:
             for stage in self._stages:
                 data = stage.feed(data, self._cap - self.size + 1)
-        except _OverflowError:
+        except OutputLimitError:
             raise self._too_large() from None
-        except zlib.error as exc:
+        except (zlib.error, CodecError) as exc:
             raise BadResponse(self._url, f"corrupt {self._encoding} body: {exc}") from exc
         self.size += len(data)
         if self.size > self._cap:
@@ -452,7 +472,7 @@ class BodyReader:
         try:
             for stage in self._stages:
                 stage.finish()
-        except zlib.error as exc:
+        except (zlib.error, CodecError) as exc:
             raise BadResponse(self._url, f"corrupt {self._encoding} body: {exc}") from exc
         return b"".join(self._parts)
 
@@ -602,22 +622,43 @@ class Fetcher:
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         resolve: Resolver | None = None,
+        options: RequestOptions = NO_OPTIONS,
     ) -> None:
         self.config = config
+        self.default_options = options
+        self._transport = transport
         self._clock, self._sleep, self._resolve = clock, sleep, resolve or system_resolve
         self._allow = parse_allow(config.allow_hosts)
         self._agent = robots_token(config.user_agent)
         self._gate = Politeness(config, clock, sleep)
         self._robots: dict[str, _Robots] = {}
         self._robots_locks: dict[str, asyncio.Lock] = {}
-        self._client = httpx.AsyncClient(
-            transport=transport,
+        self._client = self._new_client(None)
+        self._proxied: dict[str, httpx.AsyncClient] = {}
+
+    def _new_client(self, proxy: str | None) -> httpx.AsyncClient:
+        config = self.config
+        return httpx.AsyncClient(
+            transport=self._transport,
+            proxy=proxy,
             timeout=httpx.Timeout(config.read_timeout, connect=config.connect_timeout),
             limits=httpx.Limits(max_connections=config.global_concurrency),
             follow_redirects=False,
+            http2=True,
             trust_env=False,  # a proxy from the environment would bypass the address guard
             headers={"User-Agent": config.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
         )
+
+    def _client_for(self, proxy: str | None) -> httpx.AsyncClient:
+        if proxy is None:
+            return self._client
+        if proxy not in self._proxied:
+            self._proxied[proxy] = self._new_client(proxy)
+        return self._proxied[proxy]
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self._clock
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -628,7 +669,8 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        for client in (self._client, *self._proxied.values()):
+            await client.aclose()
 
     # ---- public
 
@@ -640,13 +682,38 @@ class Fetcher:
         last_modified: str | None = None,
         robots: bool = True,
         accept: str | None = None,
+        options: RequestOptions | None = None,
     ) -> FetchResult:
-        """GET ``url``. Any HTTP status is a result; see the module docstring for the errors."""
+        """GET ``url``. Any HTTP status is a result; see the module docstring for the errors.
+
+        ``options`` (else the Fetcher's default options) add headers, cookies, auth, a proxy."""
         budget = _Budget(self.config.total_timeout)
         headers = request_headers(accept, etag, last_modified)
         check_robots = robots and self.config.respect_robots
-        exchange, chain = await self._follow(url, headers, budget, robots=check_robots)
+        opts = self.default_options if options is None else options
+        exchange, chain = await self._follow(url, headers, budget, robots=check_robots, options=opts)
         return self._result(url, exchange, chain, budget)
+
+    async def post(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        content_type: str,
+        accept: str | None = None,
+        options: RequestOptions | None = None,
+    ) -> FetchResult:
+        """POST ``body`` to ``url`` (an API login or token request): one hop, redirects are not
+        followed, robots.txt is not consulted (it governs crawling, not an API call the user
+        configured); the address guard, politeness, retries, time and size limits apply."""
+        budget = _Budget(self.config.total_timeout)
+        opts = self.default_options if options is None else options
+        headers = {"Accept": accept or "application/json", "Content-Type": content_type}
+        headers |= opts.headers_for(url, url)
+        host = _host_of(url)
+        await self._guard(url, host)
+        exchange = await self._with_retries(url, host, headers, budget, opts.proxy, ("POST", body))
+        return self._result(url, exchange, [url], budget)
 
     async def refusal(self, url: str) -> BadURL | BlockedAddress | None:
         """Why ``url`` is refused before any request (scheme, host, address guard), or None.
@@ -698,11 +765,18 @@ class Fetcher:
     # ---- hops
 
     async def _follow(
-        self, url: str, headers: dict[str, str], budget: _Budget, *, robots: bool
+        self,
+        url: str,
+        headers: dict[str, str],
+        budget: _Budget,
+        *,
+        robots: bool,
+        options: RequestOptions = NO_OPTIONS,
     ) -> tuple[_Exchange, list[str]]:
         chain = [url]
         while True:
-            exchange = await self._hop(chain[-1], headers, budget, robots=robots)
+            hop_headers = {**headers, **options.headers_for(chain[-1], url)}
+            exchange = await self._hop(chain[-1], hop_headers, budget, robots=robots, proxy=options.proxy)
             target = _redirect_target(exchange.response)
             if target is None:
                 return exchange, chain
@@ -710,20 +784,30 @@ class Fetcher:
                 raise TooManyRedirects(url, redirect_message([*chain, target], self.config.max_redirects))
             chain.append(target)
 
-    async def _hop(self, url: str, headers: dict[str, str], budget: _Budget, *, robots: bool) -> _Exchange:
+    async def _hop(
+        self, url: str, headers: dict[str, str], budget: _Budget, *, robots: bool, proxy: str | None = None
+    ) -> _Exchange:
         host = _host_of(url)
         await self._guard(url, host)
         if robots:
-            await self._enforce_robots(url)
-        return await self._with_retries(url, host, headers, budget)
+            await self._enforce_robots(url, proxy)
+        return await self._with_retries(url, host, headers, budget, proxy)
 
-    async def _with_retries(self, url: str, host: str, headers: dict[str, str], budget: _Budget) -> _Exchange:
+    async def _with_retries(
+        self,
+        url: str,
+        host: str,
+        headers: dict[str, str],
+        budget: _Budget,
+        proxy: str | None,
+        method: tuple[str, bytes | None] = ("GET", None),
+    ) -> _Exchange:
         limit = self.config.retries
         attempt = 0
         while True:
             attempt += 1
             try:
-                exchange = await self._send(url, host, headers, budget)
+                exchange = await self._send(url, host, headers, budget, proxy, method)
             except FetchError as exc:
                 if attempt > limit or not is_transient(exc):
                     if attempt > 1:
@@ -751,7 +835,15 @@ class Fetcher:
             retry_at=until,
         )
 
-    async def _send(self, url: str, host: str, headers: dict[str, str], budget: _Budget) -> _Exchange:
+    async def _send(
+        self,
+        url: str,
+        host: str,
+        headers: dict[str, str],
+        budget: _Budget,
+        proxy: str | None,
+        method: tuple[str, bytes | None] = ("GET", None),
+    ) -> _Exchange:
         until = self._gate.quiet_until(host)
         if until is not None:
             raise Throttled(
@@ -759,13 +851,15 @@ class Fetcher:
                 f"{host} asked for a pause (Retry-After) until {until:%Y-%m-%d %H:%M:%S} UTC: not asked now",
                 retry_at=until,
             )
-        request = self._client.build_request("GET", url, headers=headers)
+        client = self._client_for(proxy)
+        request = client.build_request(method[0], url, headers=headers, content=method[1])
         async with self._gate.slot(host), self._network(url, budget):
-            response = await self._client.send(request, stream=True)
+            response = await client.send(request, stream=True)
             try:
                 received_at = self._clock()
-                self._check_peer(url, host, response)
-                redirect = _redirect_target(response) is not None
+                if proxy is None:  # through a proxy the peer is the proxy
+                    self._check_peer(url, host, response)
+                redirect = method[0] == "GET" and _redirect_target(response) is not None
                 body = b"" if redirect else await read_body(response, url, self.config.max_body_bytes)
             finally:
                 await response.aclose()
@@ -822,7 +916,7 @@ class Fetcher:
             fetched_at=exchange.received_at,
             elapsed=budget.spent,
             http_version=response.http_version,
-            request_headers=_raw_headers(response.request.headers),
+            request_headers=redact_headers(_raw_headers(response.request.headers)),
             redirects=tuple(chain[1:-1]),
         )
 
@@ -866,8 +960,8 @@ class Fetcher:
 
     # ---- robots.txt
 
-    async def _enforce_robots(self, url: str) -> None:
-        robots = await self._robots_for(url)
+    async def _enforce_robots(self, url: str, proxy: str | None = None) -> None:
+        robots = await self._robots_for(url, proxy)
         if robots.parser.can_fetch(url, self._agent):
             return
         if robots.problem:
@@ -877,27 +971,27 @@ class Fetcher:
             )
         raise RobotsDenied(url, f"disallowed by {robots.url} for user-agent {self._agent}")
 
-    async def _robots_for(self, url: str) -> _Robots:
+    async def _robots_for(self, url: str, proxy: str | None = None) -> _Robots:
         key = robots_url(url)
         async with self._robots_locks.setdefault(key, asyncio.Lock()):
             cached = self._robots.get(key)
             if cached is None or self._clock() >= cached.expires:
                 try:
-                    cached = self._robots[key] = await self._load_robots(key)
+                    cached = self._robots[key] = await self._load_robots(key, proxy)
                 except Throttled as exc:
                     raise Throttled(url, f"{key}: {exc.message}", retry_at=exc.retry_at) from exc
                 except (ConnectFailed, FetchTimeout) as exc:
                     raise type(exc)(url, f"{key} could not be fetched first: {exc.message}") from exc
             return cached
 
-    async def _load_robots(self, url: str) -> _Robots:
-        status, text, problem = await self._get_robots(url)
+    async def _load_robots(self, url: str, proxy: str | None) -> _Robots:
+        status, text, problem = await self._get_robots(url, proxy)
         parser = Protego.parse(_DISALLOW_ALL if problem else text)
         self._gate.set_crawl_delay(_host_of(url), parser.crawl_delay(self._agent))
         expires = self._clock() + timedelta(seconds=robots_ttl(status))
         return _Robots(parser, url, expires, problem)
 
-    async def _get_robots(self, url: str) -> tuple[int | None, str, str | None]:
+    async def _get_robots(self, url: str, proxy: str | None) -> tuple[int | None, str, str | None]:
         """(status, text, problem): a problem means the server could not give a usable robots.txt.
 
         When the host cannot be reached at all (ConnectFailed, FetchTimeout) the error is raised:
@@ -906,7 +1000,8 @@ class Fetcher:
         budget = _Budget(self.config.total_timeout)
         headers = {"Accept": "text/plain,*/*;q=0.5"}
         try:
-            exchange, _ = await self._follow(url, headers, budget, robots=False)
+            options = RequestOptions(proxy=proxy)
+            exchange, _ = await self._follow(url, headers, budget, robots=False, options=options)
         except (ConnectFailed, FetchTimeout, Throttled):
             raise
         except FetchError as exc:

@@ -115,6 +115,7 @@ class Version(SQLModel, table=True):
     extractor_version: str | None = Field(default=None, max_length=64)
     normalizer_version: str | None = Field(default=None, max_length=16)
     change_summary: dict[str, Any] = _json(dict)
+    screenshot_sha256: str | None = Field(default=None, max_length=64)  # a PNG blob (browser captures)
 
 
 class Check(SQLModel, table=True):
@@ -137,6 +138,8 @@ class Check(SQLModel, table=True):
     request_headers: list[list[str]] = _json(list)
     response_headers: list[list[str]] = _json(list)
     http_version: str | None = Field(default=None, max_length=16)
+    # a browser capture: raw_sha256 is the rendered DOM, network_sha256 the response as sent
+    network_sha256: str | None = Field(default=None, max_length=64)
 
 
 class Blob(SQLModel, table=True):

@@ -22,6 +22,7 @@ class Request:
     method: str
     path: str
     headers: dict[str, str]
+    body: bytes = b""
 
 
 @dataclass
@@ -53,6 +54,9 @@ class LocalServer:
 
             def do_HEAD(self) -> None:
                 server._serve(self, "HEAD")
+
+            def do_POST(self) -> None:
+                server._serve(self, "POST")
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _H)
         self.httpd.daemon_threads = True
@@ -102,7 +106,9 @@ class LocalServer:
         return sum(1 for r in self.requests if r.path == path)
 
     def _serve(self, h: BaseHTTPRequestHandler, method: str) -> None:
-        req = Request(method=method, path=h.path, headers={k.lower(): v for k, v in h.headers.items()})
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else b""
+        req = Request(method, h.path, {k.lower(): v for k, v in h.headers.items()}, body)
         with self._lock:
             self.requests.append(req)
             handler = self.routes.get(h.path) or self.routes.get(h.path.split("?", 1)[0])

@@ -317,7 +317,7 @@ async def test_gzip_and_deflate_bodies_are_decoded(server: LocalServer, fake: Fa
         (b"this is not gzip at all", "gzip", "corrupt gzip body"),
         (gzip.compress(b"<p>" * 1000, mtime=0)[:-30], "gzip", "truncated"),
         (b"\x78\x9c garbage", "deflate", "corrupt deflate body"),
-        (b"whatever", "br", "unsupported Content-Encoding 'br'"),
+        (b"whatever", "compress", "unsupported Content-Encoding 'compress'"),
     ],
 )
 async def test_corrupt_or_unsupported_compression_is_bad_response(

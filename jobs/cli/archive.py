@@ -35,6 +35,7 @@ from storage.models import Version
 
 if TYPE_CHECKING:
     from jobs.pipeline import CheckReport
+    from scraper.http_options import RequestOptions
 
 config_app = typer.Typer(help="Work with the config file.", no_args_is_help=True)
 
@@ -81,12 +82,30 @@ def check(
     story: Annotated[
         str | None, typer.Option("--story", metavar="SLUG", help="Attach the page to this story.")
     ] = None,
+    header: Annotated[
+        list[str] | None,
+        typer.Option("--header", metavar="'NAME: VALUE'", help="Send this request header (repeatable)."),
+    ] = None,
+    cookies: Annotated[
+        str | None,
+        typer.Option("--cookies", metavar="FILE", help="Send cookies from this Netscape cookie file."),
+    ] = None,
+    browser: Annotated[
+        bool, typer.Option("--browser", help="Render the page in headless Chromium (the browser extra).")
+    ] = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Fetch one URL now and record a version (or a check when nothing changed)."""
+    options = _one_off_options(header or [], cookies)
     ctx = context(db, config)
+    if browser:
+        from scraper.browser import browser_problem
+
+        problem = browser_problem(ctx.settings.chromium)
+        if problem:
+            fail(f"--browser: {problem}")
     engine = ready_engine(ctx)
     with Session(engine) as session:
         sync_config(session, ctx.config, now=utcnow())
@@ -98,6 +117,8 @@ def check(
 
         # one page: extract inline rather than start a process pool
         async with open_services(ctx.settings, engine=engine, extract_workers=0) as svc:
+            svc.fetcher.default_options = options
+            svc.render_all = browser
             return await check_url(svc, url, story_slug=story)
 
     report = run(go())
@@ -110,6 +131,20 @@ def check(
         out.print(_report_line(report), highlight=False)
     if failed:
         raise typer.Exit(1)
+
+
+def _one_off_options(headers: list[str], cookies: str | None) -> RequestOptions:
+    from scraper.http_options import RequestOptions, RequestOptionsError, load_cookies, parse_header
+
+    try:
+        parsed = tuple(parse_header(h) for h in headers)
+    except RequestOptionsError as exc:
+        fail(f"--header: {exc}", 2)
+    try:
+        jar = load_cookies(cookies) if cookies else None
+    except RequestOptionsError as exc:
+        fail(f"--cookies: {exc}", 2)
+    return RequestOptions(headers=parsed, cookies=jar)
 
 
 def _report_line(r: CheckReport) -> str:

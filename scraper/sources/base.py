@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from scraper.core.types import Candidate, Observation
 from scraper.http import Fetcher, FetchError, FetchResult
+from scraper.http_options import RequestOptions, RequestOptionsError, has_options, options_from_params
 
 ACCEPT_FEED = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
@@ -89,6 +90,18 @@ class SourceSpec:
     def archive_all(self) -> bool:
         return self.params.get("archive") == "all"
 
+    def request_options(self) -> RequestOptions | None:
+        """The source's headers, cookies, auth, proxy and user agent (None: the Fetcher's default).
+
+        A setting that cannot be used (a missing variable, an unreadable cookie file) is a
+        SourceConfigError."""
+        if not has_options(self.params):
+            return None
+        try:
+            return options_from_params(self.params)
+        except RequestOptionsError as exc:
+            raise SourceConfigError(self.url, f"source {self.name}: {exc}", source=self.name) from None
+
 
 @dataclass(frozen=True, slots=True)
 class StorySpec:
@@ -127,8 +140,11 @@ async def fetch(
     """GET ``url`` for ``source``; a FetchError or an HTTP error status becomes SourceFetchError."""
     etag = validators.etag if validators else None
     last_modified = validators.last_modified if validators else None
+    options = source.request_options()
     try:
-        result = await fetcher.fetch(url, etag=etag, last_modified=last_modified, accept=accept)
+        result = await fetcher.fetch(
+            url, etag=etag, last_modified=last_modified, accept=accept, options=options
+        )
     except FetchError as exc:
         raise SourceFetchError(exc.url, exc.message, source=source.name) from exc
     if result.status >= 400:

@@ -16,9 +16,11 @@ Re-checking one post (:func:`read_post`) asks its platform: the Mastodon status,
 thread, the Telegram embed page, the Reddit post's JSON, YouTube's oEmbed answer.
 :func:`read_history` reads a Mastodon edit history.
 
-Credentials named in ``params["credentials"]`` cannot be sent yet (the Fetcher has no way to
-add an Authorization header or to log in), so endpoints that need them fail with a clear
-:class:`SourceConfigError`; public endpoints are used wherever they exist.
+Credentials named in ``params["credentials"]`` (environment variables) are sent where the
+platform takes them (scraper.sources.social_auth): a Bluesky login for searchPosts, a Reddit
+OAuth token for the JSON API, a Mastodon access token for search. Every request of such a poll
+carries the token; a 401 (or Bluesky's ExpiredToken) renews it and tries once more. Without
+credentials, endpoints that need them fail with a clear :class:`SourceConfigError`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from urllib.parse import urlsplit
 from scraper.core import social
 from scraper.core.ratelimit import DAY, RateLimit, parse_rate_limit, wait_before_next
 from scraper.core.social import bluesky, mastodon, reddit, telegram
+from scraper.core.social.auth import CREDENTIAL_KEYS
 from scraper.core.social.common import (
     CredentialsRequiredError,
     Endpoint,
@@ -44,6 +47,7 @@ from scraper.core.social.common import (
 from scraper.core.types import Candidate, Observation
 from scraper.core.urls import InvalidURL, canonicalize
 from scraper.http import Fetcher, FetchError, FetchResult
+from scraper.http_options import RequestOptions
 from scraper.sources.base import (
     ACCEPT_FEED,
     PollResult,
@@ -55,6 +59,7 @@ from scraper.sources.base import (
     StorySpec,
     named,
 )
+from scraper.sources.social_auth import Login, login_for
 
 SOCIAL_KINDS = ("mastodon", "bluesky", "telegram", "reddit", "youtube")
 ACCEPT_JSON = "application/json, */*;q=0.5"
@@ -82,6 +87,7 @@ class Reader:
     status: int | None = None
     limit: RateLimit | None = None
     warnings: list[str] = field(default_factory=list)
+    login: Login | None = None
 
     @property
     def max_wait(self) -> float:
@@ -91,15 +97,24 @@ class Reader:
         """The answer for ``url``; None when the rate limit says to stop (a warning says why)."""
         if not await self._quota(url):
             return None
-        try:
-            result = await self.fetcher.fetch(url, accept=accept_for(kind))
-        except FetchError as exc:
-            raise SourceFetchError(exc.url, exc.message, source=self.source) from exc
+        result = await self._fetch(url, kind)
+        if self.login is not None and _token_refused(result):
+            await self.login.renew()
+            result = await self._fetch(url, kind)
         self.fetches, self.bytes, self.status = self.fetches + 1, self.bytes + len(result.body), result.status
         self.limit = parse_rate_limit(result.headers, result.fetched_at)
         if result.status == 429:
             raise SourceFetchError(url, self._refused(result), source=self.source)
         return result
+
+    async def _fetch(self, url: str, kind: str) -> FetchResult:
+        options = None
+        if self.login is not None:
+            options = RequestOptions(authorization=await self.login.authorization())
+        try:
+            return await self.fetcher.fetch(url, accept=accept_for(kind), options=options)
+        except FetchError as exc:
+            raise SourceFetchError(exc.url, exc.message, source=self.source) from exc
 
     async def _quota(self, url: str) -> bool:
         if self.limit is None or self.limit.observed_at is None:
@@ -132,6 +147,10 @@ class Reader:
             + f" after {attempts} attempt{'s' if attempts > 1 else ''}; "
             "polled again on its schedule (raise STORYTRAIL_RETRIES to wait longer)"
         )
+
+
+def _token_refused(result: FetchResult) -> bool:
+    return result.status == 401 or (result.status == 400 and b"ExpiredToken" in result.body[:2000])
 
 
 def accept_for(kind: str) -> str:
@@ -184,8 +203,10 @@ async def poll_social(
 async def read_source(fetcher: Fetcher, source: SourceSpec, *, sleep: Sleep = asyncio.sleep) -> PollResult:
     """Poll ``source``; ``sleep`` waits for a rate-limit reset (injected by tests)."""
     reader = Reader(fetcher, source.name, sleep)
+    planned_endpoints = plan_source(source, reader.warnings)
+    reader.login = login_for(fetcher, source)
     pages: list[SocialPage] = []
-    for planned in plan_source(source, reader.warnings):
+    for planned in planned_endpoints:
         if planned.kind == "mastodon.history":  # read only when the post was edited (jobs.social)
             continue
         first, kind = await _first_page(reader, source, planned)
@@ -198,24 +219,15 @@ async def read_source(fetcher: Fetcher, source: SourceSpec, *, sleep: Sleep = as
 def plan_source(source: SourceSpec, warnings: list[str]) -> list[Endpoint]:
     """The endpoints of ``source``; an unusable URL or a login-only endpoint is a SourceConfigError."""
     names = credential_names(source)
+    usable = bool(names) and source.kind in CREDENTIAL_KEYS
     try:
-        planned = social.plan(source.kind, source.url, api_of(source))
-    except CredentialsRequiredError as exc:
-        if names:
-            raise SourceConfigError(source.url, f"{exc}; {_cannot_send(names)}", source=source.name) from exc
-        raise source_error(exc, source.name) from exc
+        planned = social.plan(source.kind, source.url, api_of(source), credentials=usable)
     except SocialError as exc:
         raise source_error(exc, source.name) from exc
-    if names:
-        warnings.append(f"{source.url}: {_cannot_send(names)}; read the public endpoint instead")
+    if names and not usable:
+        unused = f"credentials ({', '.join(names)}) are not used by {source.kind} sources"
+        warnings.append(f"{source.url}: {unused}")
     return planned
-
-
-def _cannot_send(names: Sequence[str]) -> str:
-    return (
-        f"credentials are configured ({', '.join(names)}) but storytrail cannot send them yet "
-        "(its fetcher adds no Authorization header and does not log in)"
-    )
 
 
 def credential_names(source: SourceSpec) -> list[str]:

@@ -7,6 +7,10 @@ identical-payload-digest, with WARC-Refers-To, -Target-URI and -Date) — follow
 ``request`` record (WARC-Concurrent-To the response). Digests are ``sha256:`` in base32, so a
 response's WARC-Payload-Digest is the blob's sha256.
 
+A browser capture (``check.network_sha256``) has the response as the server sent it as its
+response payload, followed by two ``resource`` records: the rendered DOM (``urn:rendered:URL``)
+and, when kept, the version's full-page screenshot (``urn:screenshot:URL``, image/png).
+
 A re-check answered ``304 Not Modified`` is a revisit of profile server-not-modified that refers
 to the document's previous capture with a body (the one the validators came from). Its HTTP block
 is what a cache serves after that revalidation (RFC 9111 4.3.4): the original's status and headers
@@ -47,7 +51,7 @@ from warcio.warcwriter import WARCWriter
 
 from storage.blobs import BlobMissing, get_blob
 from storage.export.story import Progress, StoryExport, iso
-from storage.models import Check
+from storage.models import Check, Version
 
 CONFORMS_TO = "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
 NO_BODY_STATUSES = frozenset({204, 304})
@@ -117,7 +121,8 @@ def capture_records(
     date = warc_date(check.at)
     body, truncated = _body(session, check)
     response_id = record_id(uri, date, "response", check.id)
-    earlier = originals.get(check.raw_sha256 or "") if body else None
+    payload_sha = _payload_sha(check)
+    earlier = originals.get(payload_sha or "") if body else None
     previous = originals.get(f"doc:{check.document_id}")
     if check.http_status == 304 and previous is not None:
         response = not_modified(writer, check, uri, date, response_id, previous)
@@ -126,20 +131,54 @@ def capture_records(
         originals[f"doc:{check.document_id}"] = earlier
     else:
         response = _response(writer, check, uri, date, response_id, body, truncated)
-        if body and check.raw_sha256:
-            originals[check.raw_sha256] = Original(uri, date, response_id, check, body)
-            originals[f"doc:{check.document_id}"] = originals[check.raw_sha256]
+        if body and payload_sha:
+            originals[payload_sha] = Original(uri, date, response_id, check, body)
+            originals[f"doc:{check.document_id}"] = originals[payload_sha]
     records = [response]
     if check.request_headers:
         records.append(request(writer, check, uri, date, response_id))
+    if check.network_sha256:
+        records += browser_records(writer, session, check, uri, date, response_id)
+    return records
+
+
+def _payload_sha(check: Check) -> str | None:
+    """The response payload's blob: what the server sent (a browser capture's network response)."""
+    return check.network_sha256 or check.raw_sha256
+
+
+def browser_records(
+    writer: WARCWriter, session: Session, check: Check, uri: str, date: str, response_id: str
+) -> list[ArcWarcRecord]:
+    """A browser capture's rendered DOM (``urn:rendered:``) and screenshot (``urn:screenshot:``) as
+    resource records beside the response (the screenshot is that of the version the check made)."""
+    found = [(f"urn:rendered:{uri}", "text/html; charset=utf-8", check.raw_sha256, "rendered")]
+    version = session.get(Version, check.version_id) if check.version_id else None
+    if version is not None and version.screenshot_sha256:
+        found.append((f"urn:screenshot:{uri}", "image/png", version.screenshot_sha256, "screenshot"))
+    records = []
+    for target, mime, sha, kind in found:
+        try:
+            data = get_blob(session, sha256=sha) if sha else None
+        except BlobMissing:
+            data = None
+        if data is None:
+            continue
+        headers = {"WARC-Date": date, "WARC-Record-ID": record_id(uri, date, kind, check.id),
+                   "WARC-Concurrent-To": response_id, "WARC-Payload-Digest": digest(data),
+                   "WARC-Block-Digest": digest(data)}  # fmt: skip
+        record = writer.create_warc_record(target, "resource", payload=BytesIO(data), length=len(data),
+                                           warc_content_type=mime, warc_headers_dict=headers)  # fmt: skip
+        records.append(record)
     return records
 
 
 def _body(session: Session, check: Check) -> tuple[bytes, bool]:
     """The stored body and whether the capture had one that was not kept."""
-    if check.raw_sha256:
+    sha = _payload_sha(check)
+    if sha:
         try:
-            return get_blob(session, sha256=check.raw_sha256), False
+            return get_blob(session, sha256=sha), False
         except BlobMissing:
             return b"", True
     return b"", check.http_status not in NO_BODY_STATUSES
