@@ -15,11 +15,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api import links
 from api.deps import DB, BadParameterError, State, utc
 from api.diffs import UnsafeDiffHTMLError, embeddable, version_diff
-from api.routes_api import EVENT_KEY_SHAPE, MAX_ID, event_key
+from api.routes_api import MAX_ID
 from storage import catalog, reading
 from storage.documents import aliases
 from storage.search import DocumentHit, SearchError, by_document, search
-from storage.timeline import EventKind, timeline
+from storage.timeline import EVENT_KINDS, EventFilter, story_document_states, timeline_page
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -29,14 +29,8 @@ Text = Annotated[str | None, Query(max_length=1000)]
 Cursor = Annotated[str | None, Query(max_length=1000)]
 PAGE_SIZE = 100
 TIMELINE_PAGE = 200
-DIFFABLE = {
-    EventKind.CHANGED,
-    EventKind.HEADLINE,
-    EventKind.DELETED,
-    EventKind.RESTORED,
-    EventKind.REVERTED,
-    EventKind.REEXTRACTED,
-}
+DIFFABLE = {"change", "headline", "deleted", "restored", "reverted", "reextracted"}
+COVERAGE_ROWS = 100
 
 
 def page(state: State, template: str, **context: Any) -> HTMLResponse:
@@ -73,34 +67,49 @@ def story_page(
     at: Text = None,
     since: Text = None,
     until: Text = None,
-    order: Literal["asc", "desc"] = "asc",
+    kind: Text = None,
+    min_significance: Text = None,
+    order: Literal["asc", "desc"] = "desc",
     cursor: Cursor = None,
 ) -> HTMLResponse:
+    """The story's coverage and its timeline, newest first unless asked otherwise."""
     story = catalog.get_story(db, slug=slug)
     assert story.id is not None
     when, start, end = form_time(at, "at"), form_time(since, "since"), form_time(until, "until")
-    result = timeline(db, story.id, at=when, since=start, until=end)
-    events = reading.page_in_memory(
-        result.events,
-        key=event_key,
-        shape=EVENT_KEY_SHAPE,
-        limit=TIMELINE_PAGE,
-        cursor=cursor,
-        descending=order == "desc",
-    )
+    least = form_number(min_significance, "min significance")
+    chosen = (kind.strip(),) if kind and kind.strip() else ()
+    window = EventFilter(kinds=chosen, since=start, until=end, at=when, min_significance=least, order=order)
+    result = timeline_page(db, story.id, filter=window, limit=TIMELINE_PAGE, cursor=cursor)
     summary = reading.story_summaries(db, stories=[story])[0]
-    form = {"at": at or "", "since": since or "", "until": until or "", "order": order}
+    coverage = story_document_states(db, story.id, at=when, limit=COVERAGE_ROWS)
+    form = {"at": at or "", "since": since or "", "until": until or "", "order": order, "kind": kind or "",
+            "min_significance": min_significance or ""}  # fmt: skip
     return page(
         state,
         "story.html",
         story=story,
         summary=summary,
         timeline=result,
-        events=events.items,
-        next_cursor=events.next_cursor,
+        documents=coverage,
+        events=result.events.items,
+        next_cursor=result.events.next_cursor,
         form=form,
+        kinds=EVENT_KINDS,
         diffable=DIFFABLE,
     )
+
+
+def form_number(value: str | None, name: str) -> float | None:
+    """A number between 0 and 1 from a GET form (blank means none)."""
+    if value is None or not value.strip():
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number <= 1:
+        raise BadParameterError(f"{name} {value!r} is not a number from 0 to 1 (write e.g. 0.5)")
+    return number
 
 
 @router.get("/documents", response_class=HTMLResponse)

@@ -72,21 +72,26 @@ async def test_story_timeline_page(arc, web):
     tree = parse(web.get("/stories/valdai"))
     events = tree.xpath("//ol[@id='timeline']/li")
     assert [e.xpath(".//span[contains(@class,'kind')]")[0].text for e in events] == [
-        "discovered",
-        "captured",
-        "discovered",
-        "captured",
-        "headline",
-        "changed",
-        "deleted",
-        "reverted",
         "restored",
-    ]
+        "reverted",
+        "deleted",
+        "change",
+        "headline",
+        "change",
+        "first version",
+        "new coverage",
+        "first version",
+        "new coverage",
+    ]  # newest first
     headline = events[4]
     assert headline.xpath(".//a[@class='diff-link']/@href") == [f"/documents/{a}/diff?channel=page&to=2"]
     assert f"(was: “{A_TITLE_1}”)" in " ".join(headline.text_content().split())
-    assert events[1].xpath(".//a[@class='diff-link']") == []  # a first capture: nothing to compare
-    assert text_of(tree, "//table[@id='documents']/tbody/tr/td[2]/a") == [A_TITLE_2, B_TITLE]
+    assert events[6].xpath(".//a[@class='diff-link']") == []  # a first version: nothing to compare
+    assert text_of(tree, "//table[@id='documents']/tbody/tr/td[2]/a") == [B_TITLE, A_TITLE_2]
+    headlines = parse(web.get("/stories/valdai", params={"kind": "headline", "min_significance": "0.5"}))
+    assert len(headlines.xpath("//ol[@id='timeline']/li")) == 1
+    assert web.get("/stories/valdai", params={"min_significance": "lots"}).status_code == 422
+    assert web.get("/stories/valdai", params={"kind": "exploded"}).status_code == 422
     assert tree.xpath("//link[@type='application/atom+xml']/@href") == ["/feeds/stories/valdai.atom"]
     assert_inert(tree)
 
