@@ -15,9 +15,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api import links
 from api.deps import DB, BadParameterError, State, utc
 from api.diffs import UnsafeDiffHTMLError, embeddable, version_diff
+from api.glance import headline_evolution, merge_channels, picture
 from api.routes_api import MAX_ID
 from storage import catalog, reading
 from storage.documents import aliases
+from storage.glance import headline_history, story_marks
 from storage.search import DocumentHit, SearchError, by_document, search
 from storage.timeline import EVENT_KINDS, EventFilter, story_document_states, timeline_page
 
@@ -72,7 +74,7 @@ def story_page(
     order: Literal["asc", "desc"] = "desc",
     cursor: Cursor = None,
 ) -> HTMLResponse:
-    """The story's coverage and its timeline, newest first unless asked otherwise."""
+    """The story at a glance (the lane picture), its coverage, and its timeline, newest first."""
     story = catalog.get_story(db, slug=slug)
     assert story.id is not None
     when, start, end = form_time(at, "at"), form_time(since, "since"), form_time(until, "until")
@@ -91,7 +93,8 @@ def story_page(
         summary=summary,
         timeline=result,
         documents=coverage,
-        events=result.events.items,
+        glance=picture(story_marks(db, story_id=story.id, at=when)),
+        entries=merge_channels(result.events.items),
         next_cursor=result.events.next_cursor,
         form=form,
         kinds=EVENT_KINDS,
@@ -110,6 +113,15 @@ def form_number(value: str | None, name: str) -> float | None:
     if not 0 <= number <= 1:
         raise BadParameterError(f"{name} {value!r} is not a number from 0 to 1 (write e.g. 0.5)")
     return number
+
+
+@router.get("/documents/{document_id}/headlines", response_class=HTMLResponse)
+def headlines_page(db: DB, state: State, document_id: Id) -> HTMLResponse:
+    """Every headline the document had, in order, with the words changed marked."""
+    doc = reading.get_document(db, document_id=document_id)
+    summary = reading.document_summaries(db, documents=[doc])[0]
+    evolution = headline_evolution(document_id, headline_history(db, document_id=document_id))
+    return page(state, "headlines.html", doc=doc, summary=summary, evolution=evolution)
 
 
 @router.get("/documents", response_class=HTMLResponse)

@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-BENCHES = ("pipeline", "diff", "matching", "daemon", "search", "api", "scale", "scaleout")
+BENCHES = (
+    "pipeline", "diff", "matching", "languages", "noise", "daemon", "search", "api", "scale", "scaleout",
+)  # fmt: skip
 
 
 def machine() -> str:

@@ -43,7 +43,7 @@ from scraper.core.versioning import (
     is_gone_status,
     plan,
 )
-from scraper.http import FetchError, FetchResult, RobotsDenied
+from scraper.http import FetchError, FetchResult, RobotsDenied, Throttled
 from storage import blobs, versions
 from storage import documents as docs
 from storage.versions import Applied, Capture, ChannelState, Reschedule
@@ -186,7 +186,8 @@ async def _check_page(svc: Services, state: ChannelState) -> CheckReport:
             "url": state.url,
             "duration_ms": int((time.perf_counter() - started) * 1000),
         }
-        failed = FetchFailed(str(exc), _failure_outcome(exc))
+        not_before = exc.retry_at if isinstance(exc, Throttled) else None
+        failed = FetchFailed(str(exc), _failure_outcome(exc), not_before)
         return await _failed(svc, state, failed, check, None, metric=type(exc).__name__)
     if result.status == 304:
         return await _page(svc, state, Unchanged(CheckOutcome.NOT_MODIFIED), result)
@@ -326,15 +327,16 @@ def _measure(svc: Services, document_id: int, values: dict[str, float]) -> None:
 # --- reextract ---------------------------------------------------------------------------------
 
 
-async def reextract_document(svc: Services, document_id: int) -> CheckReport | None:
-    """Re-derive the page text from the latest stored raw body with the current extractor."""
+async def reextract_document(svc: Services, document_id: int, *, force: bool = False) -> CheckReport | None:
+    """Re-derive the page text from the latest stored raw body with the current extractor; ``force``:
+    even when the extractor is the same (the document's ignore rules changed: ``noise accept``)."""
 
     def load() -> tuple[ChannelState, bytes] | None:
         state = read_state(svc, document_id, Channel.PAGE, with_rules=True)
         latest = state.history.latest
         if latest is None or state.latest_raw_sha256 is None or latest.kind == VersionKind.TOMBSTONE:
             return None
-        if state.latest_extractor_version == EXTRACTOR_VERSION:
+        if state.latest_extractor_version == EXTRACTOR_VERSION and not force:
             return None
         with svc.session() as session:
             return state, blobs.get_blob(session, sha256=state.latest_raw_sha256)

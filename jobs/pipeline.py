@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from jobs.capture import CheckReport, check_document, record_observation, reextract_document
 from jobs.services import Services
+from scraper.core.types import CheckOutcome
 from scraper.core.urls import canonicalize
 from storage import discovery as disc
 
@@ -24,6 +25,10 @@ async def check_url(
 ) -> CheckReport:
     """Enrol ``url`` (creating its document) and check it now."""
     canonical = canonicalize(url)
+    refused = await svc.fetcher.refusal(canonical)
+    if refused is not None:  # no document for a URL that can never be fetched
+        svc.metrics.error(type(refused).__name__)
+        return CheckReport(url=canonical, outcome=CheckOutcome.ERROR, error=str(refused))
     now = svc.clock()
     with svc.session() as session:
         document_id = disc.enrol_url(

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9108
     api_token: str | None = None
+    public_url: str = (
+        "http://127.0.0.1:8080"  # where people reach `storytrail serve` (links in notifications)
+    )
     lease_seconds: int = 300
     shutdown_grace: float = 20.0
     check_retention_days: int | None = None  # prune unchanged checks older than this (versions stay)

@@ -205,6 +205,8 @@ def apply(
     applied = _apply(session, doc, channel, plan, check, now, capture)
     changed = isinstance(plan, NewVersion) and plan.kind != VersionKind.REEXTRACTED
     _reschedule(session, doc, reschedule, now=now, changed=changed)
+    if isinstance(plan, Failure) and plan.not_before and (doc.next_check or now) < plan.not_before:
+        doc.next_check = plan.not_before  # the host asked for quiet until then
     drafts = plan_events(plan, channel)
     written = [
         events.add(

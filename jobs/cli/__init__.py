@@ -25,7 +25,17 @@ def _register() -> None:
     archive.register(app)
     sources.register(app)
     demo.register(app)
-    for name in ("stories", "discovery", "daemon", "reading", "web"):
+    for name in (
+        "stories",
+        "discovery",
+        "daemon",
+        "reading",
+        "web",
+        "notify",
+        "sourcelist",
+        "backup",
+        "noise",
+    ):
         module = _optional(name)
         if module is not None:
             module.register(app)
@@ -53,6 +63,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["storytrail"]:  # `docker compose run --rm daemon storytrail ...` (entrypoint)
+        del sys.argv[1]
     if sys.argv[1:2] == ["run"]:
         from jobs.signals import catch_early_signals
 

@@ -124,6 +124,7 @@ class Gone:
 class FetchFailed:
     error: str
     outcome: CheckOutcome = CheckOutcome.ERROR  # or ROBOTS_DENIED
+    not_before: datetime | None = None  # the server asked for quiet until then (Retry-After)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +187,7 @@ class Miss:
 class Failure:
     outcome: CheckOutcome
     error: str
+    not_before: datetime | None = None  # the next check waits at least until then
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,8 +209,8 @@ def plan(history: History, observation: ObservationValue, now: datetime) -> Plan
     match observation:
         case Unchanged(outcome=outcome):
             return Confirm(outcome, latest.seq if latest else None)
-        case FetchFailed(error=error, outcome=outcome):
-            return Failure(outcome, error)
+        case FetchFailed(error=error, outcome=outcome, not_before=not_before):
+            return Failure(outcome, error, not_before)
         case ExtractionFailed(error=error, no_content=True):
             return Suspect(f"extraction yielded no text ({error})", "no_text", latest.seq if latest else None)
         case ExtractionFailed(error=error):

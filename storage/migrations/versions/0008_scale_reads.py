@@ -23,7 +23,7 @@ Full-text search becomes accent-insensitive (``Kyiv`` finds ``Kyïv``, ``Zelensk
   (README, operator section: how to turn it on later).
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 Create Date: 2026-12-02 06:10:00
 """
 
@@ -36,7 +36,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0008"
-down_revision: str | None = "0004"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
