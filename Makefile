@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 # Test processes (pytest-xdist): the suite waits on sockets and subprocesses, so 2 on 2 cores.
 TEST_WORKERS ?= 2
 
-.PHONY: help setup demo test check lint typecheck imports bench lock container-smoke clean
+.PHONY: help setup demo test check lint typecheck imports bench bench-scale lock container-smoke clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -49,6 +49,10 @@ imports: $(STAMP)
 
 bench: $(STAMP)  ## run the benchmarks and write bench/RESULTS.md
 	$(BIN)/python -m bench.run
+
+VERSIONS ?= 1000000
+bench-scale: $(STAMP)  ## the archive at scale (VERSIONS=1000000), SQLite and PostgreSQL; into bench/RESULTS.md
+	STORYTRAIL_BENCH_VERSIONS=$(VERSIONS) $(BIN)/python -m bench.run scale
 
 lock:  ## re-resolve requirements*.lock from pyproject.toml (hashes, no download addresses)
 	$(BIN)/python -m pip install -q uv

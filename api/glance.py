@@ -206,12 +206,22 @@ class Entry:
 
     @property
     def main(self) -> Any:
-        """The event shown: the most significant (the page's on a tie)."""
-        return max(self.events, key=lambda e: (e.significance or 0.0, e.channel == "page"))
+        """The event shown: the most telling of one version's events (a revert or a headline
+        change over the plain change it also is), then the most significant, the page's on a tie."""
+        return max(
+            self.events,
+            key=lambda e: (_TELLING.get(_kind(e), 0), e.significance or 0.0, e.channel == "page"),
+        )
 
     @property
     def channels(self) -> list[Any]:
-        return sorted(self.events, key=lambda e: (e.channel or "", e.seq or 0))
+        """One event per version (the most telling), by channel."""
+        best: dict[tuple[str, int], Any] = {}
+        for e in self.events:
+            key = (e.channel or "", e.seq or 0)
+            if key not in best or _TELLING.get(_kind(e), 0) > _TELLING.get(_kind(best[key]), 0):
+                best[key] = e
+        return [best[k] for k in sorted(best)]
 
     @property
     def significance(self) -> float | None:
@@ -237,7 +247,12 @@ def merge_channels(events: Iterable[Any], window: timedelta = MERGE_WINDOW) -> l
     return entries
 
 
+_TELLING = {"change": 0, "headline": 1, "moved": 1, "restored": 2, "reverted": 2, "deleted": 2}
+
+
 def _joins(entry: Entry, event: Any, window: timedelta) -> bool:
+    if any((e.channel, e.seq) == (event.channel, event.seq) for e in entry.events):
+        return True  # another event of the same version (a change that is also a headline change)
     channels = {e.channel for e in entry.events}
     close = all(abs(e.at - event.at) <= window for e in entry.events)
     first = _kind(entry.events[0])

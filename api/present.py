@@ -20,9 +20,9 @@ from api.schemas import (
     VersionOut,
 )
 from storage.models import Source, Version
-from storage.reading import Change, DocumentSummary, Page, StorySummary, VersionInfo
+from storage.reading import Change, DocumentSummary, StorySummary, VersionInfo
 from storage.search import SearchHit
-from storage.timeline import Timeline, TimelineEvent, outlet
+from storage.timeline import StoryEventRow, TimelinePage, outlet
 
 
 def story_out(s: StorySummary) -> StoryOut:
@@ -102,23 +102,27 @@ def change_out(c: Change) -> ChangeOut:
     return ChangeOut(**version_out(c.version).model_dump(), url=c.url, outlet=outlet(c.url))
 
 
-def event_out(e: TimelineEvent) -> EventOut:
-    if e.channel is not None and e.seq is not None:
-        related = links.version_links(e.document_id, e.channel, e.seq, first=e.kind.value == "captured")
+def event_out(e: StoryEventRow) -> EventOut:
+    if e.document_id is not None and e.channel is not None and e.seq is not None:
+        related = links.version_links(e.document_id, e.channel, e.seq, first=e.prev_seq is None)
+    elif e.document_id is not None:
+        related = links.document_links(e.document_id, e.url or "")
     else:
-        related = links.document_links(e.document_id, e.url)
+        related = {}
     return EventOut(**e.to_json(), links=related)
 
 
-def timeline_out(t: Timeline, page: Page[TimelineEvent]) -> TimelineOut:
+def timeline_out(t: TimelinePage) -> TimelineOut:
+    f = t.filter
     return TimelineOut(
         story=StoryRef(id=t.story_id, slug=t.slug, title=t.title),
-        at=t.at,
-        since=t.since,
-        until=t.until,
+        at=f.at,
+        since=f.since,
+        until=f.until,
+        order="desc" if f.order == "desc" else "asc",
         documents=[DocumentStateOut(**d.to_json()) for d in t.documents],
-        events=[event_out(e) for e in page.items],
-        next_cursor=page.next_cursor,
+        events=[event_out(e) for e in t.events.items],
+        next_cursor=t.events.next_cursor,
     )
 
 

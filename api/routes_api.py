@@ -35,7 +35,7 @@ from api.security import csp_with_styles
 from storage import catalog, reading
 from storage.documents import aliases
 from storage.search import search
-from storage.timeline import EventKind, TimelineEvent, timeline
+from storage.timeline import EventFilter, timeline_page
 
 MAX_ID = 2_147_483_647
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -82,14 +82,6 @@ def get_story(db: DB, slug: Slug) -> StoryOut:
     return present.story_out(reading.story_summaries(db, stories=[story])[0])
 
 
-def event_key(e: TimelineEvent) -> tuple[datetime, int, int, str, int]:
-    """The timeline's order, as a cursor key (unique per event)."""
-    return (e.at, 0 if e.kind == EventKind.DISCOVERED else 1, e.document_id, e.channel or "", e.seq or 0)
-
-
-EVENT_KEY_SHAPE = (datetime, int, int, str, int)
-
-
 @router.get("/stories/{slug}/timeline", response_model=TimelineOut, summary="A story's timeline")
 def story_timeline(
     db: DB,
@@ -98,21 +90,25 @@ def story_timeline(
     since: Since = None,
     until: Until = None,
     kind: Annotated[list[EventKindName] | None, Query(description="Only events of these kinds.")] = None,
+    min_significance: Annotated[
+        float | None,
+        Query(ge=0, le=1, description="Only events with at least this significance (0-1; changes)."),
+    ] = None,
     order: Annotated[
         Literal["asc", "desc"], Query(description="Oldest first (asc) or newest first.")
     ] = "asc",
     limit: Annotated[int, Query(ge=1, le=1000, description="At most this many events.")] = 200,
     cursor: Cursor = None,
 ) -> TimelineOut:
-    """The story's documents (as of `at`) and its events in time order: discovered, captured,
-    changed, headline, deleted, restored, reverted, reextracted."""
+    """The story's events in time order, a page at a time: new_coverage, first_version, change,
+    headline, moved, deleted, restored, reverted, suspect, reextracted; with the documents they
+    are about, as of `at`."""
     story_id = reading.find_story_id(db, slug=slug)
-    result = timeline(db, story_id, at=utc(at, "at"), since=utc(since, "since"), until=utc(until, "until"))
-    events = [e for e in result.events if not kind or e.kind.value in kind]
-    page = reading.page_in_memory(
-        events, key=event_key, shape=EVENT_KEY_SHAPE, limit=limit, cursor=cursor, descending=order == "desc"
-    )
-    return present.timeline_out(result, page)
+    window = EventFilter(
+        kinds=tuple(kind or ()), since=utc(since, "since"), until=utc(until, "until"), at=utc(at, "at"),
+        min_significance=min_significance, order=order,
+    )  # fmt: skip
+    return present.timeline_out(timeline_page(db, story_id, filter=window, limit=limit, cursor=cursor))
 
 
 # -- documents and versions ---------------------------------------------------------------------

@@ -16,12 +16,12 @@ from api import links
 from api.deps import DB, BadParameterError, State, utc
 from api.diffs import UnsafeDiffHTMLError, embeddable, version_diff
 from api.glance import headline_evolution, merge_channels, picture
-from api.routes_api import EVENT_KEY_SHAPE, MAX_ID, event_key
+from api.routes_api import MAX_ID
 from storage import catalog, reading
 from storage.documents import aliases
 from storage.glance import headline_history, story_marks
 from storage.search import DocumentHit, SearchError, by_document, search
-from storage.timeline import EventKind, TimelineEvent, timeline
+from storage.timeline import EVENT_KINDS, EventFilter, story_document_states, timeline_page
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -31,14 +31,8 @@ Text = Annotated[str | None, Query(max_length=1000)]
 Cursor = Annotated[str | None, Query(max_length=1000)]
 PAGE_SIZE = 100
 TIMELINE_PAGE = 200
-DIFFABLE = {
-    EventKind.CHANGED,
-    EventKind.HEADLINE,
-    EventKind.DELETED,
-    EventKind.RESTORED,
-    EventKind.REVERTED,
-    EventKind.REEXTRACTED,
-}
+DIFFABLE = {"change", "headline", "deleted", "restored", "reverted", "reextracted"}
+COVERAGE_ROWS = 100
 
 
 def page(state: State, template: str, **context: Any) -> HTMLResponse:
@@ -84,18 +78,12 @@ def story_page(
     story = catalog.get_story(db, slug=slug)
     assert story.id is not None
     when, start, end = form_time(at, "at"), form_time(since, "since"), form_time(until, "until")
-    chosen, least = form_kind(kind), form_number(min_significance, "min significance")
-    result = timeline(db, story.id, at=when, since=start, until=end)
-    shown = [e for e in result.events if _shown(e, chosen, least)]
-    events = reading.page_in_memory(
-        shown,
-        key=event_key,
-        shape=EVENT_KEY_SHAPE,
-        limit=TIMELINE_PAGE,
-        cursor=cursor,
-        descending=order == "desc",
-    )
+    least = form_number(min_significance, "min significance")
+    chosen = (kind.strip(),) if kind and kind.strip() else ()
+    window = EventFilter(kinds=chosen, since=start, until=end, at=when, min_significance=least, order=order)
+    result = timeline_page(db, story.id, filter=window, limit=TIMELINE_PAGE, cursor=cursor)
     summary = reading.story_summaries(db, stories=[story])[0]
+    coverage = story_document_states(db, story.id, at=when, limit=COVERAGE_ROWS)
     form = {"at": at or "", "since": since or "", "until": until or "", "order": order, "kind": kind or "",
             "min_significance": min_significance or ""}  # fmt: skip
     return page(
@@ -104,24 +92,14 @@ def story_page(
         story=story,
         summary=summary,
         timeline=result,
+        documents=coverage,
         glance=picture(story_marks(db, story_id=story.id, at=when)),
-        entries=merge_channels(events.items),
-        next_cursor=events.next_cursor,
+        entries=merge_channels(result.events.items),
+        next_cursor=result.events.next_cursor,
         form=form,
-        kinds=[k.value for k in EventKind],
+        kinds=EVENT_KINDS,
         diffable=DIFFABLE,
     )
-
-
-def form_kind(value: str | None) -> EventKind | None:
-    """An event kind from a GET form (blank means every kind)."""
-    if value is None or not value.strip():
-        return None
-    try:
-        return EventKind(value.strip())
-    except ValueError:
-        known = ", ".join(k.value for k in EventKind)
-        raise BadParameterError(f"kind {value!r} is not an event kind (one of: {known})") from None
 
 
 def form_number(value: str | None, name: str) -> float | None:
@@ -135,12 +113,6 @@ def form_number(value: str | None, name: str) -> float | None:
     if not 0 <= number <= 1:
         raise BadParameterError(f"{name} {value!r} is not a number from 0 to 1 (write e.g. 0.5)")
     return number
-
-
-def _shown(event: TimelineEvent, kind: EventKind | None, least: float | None) -> bool:
-    if kind is not None and event.kind != kind:
-        return False
-    return least is None or (event.significance or 0.0) >= least
 
 
 @router.get("/documents/{document_id}/headlines", response_class=HTMLResponse)

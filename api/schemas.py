@@ -14,7 +14,16 @@ from pydantic import BaseModel, Field
 
 DiffFormat = Literal["text", "unified", "markdown", "html", "html-side", "json"]
 EventKindName = Literal[
-    "discovered", "captured", "changed", "headline", "deleted", "restored", "reverted", "reextracted"
+    "new_coverage",
+    "first_version",
+    "change",
+    "headline",
+    "moved",
+    "deleted",
+    "restored",
+    "reverted",
+    "suspect",
+    "reextracted",
 ]
 VersionKindName = Literal["normal", "revert", "tombstone", "reextracted"]
 ChannelName = Literal["page", "feed", "api"]
@@ -52,13 +61,16 @@ class StoryRef(BaseModel):
 
 
 class EventOut(BaseModel):
+    id: int = Field(description="The event's id: monotonic, the cursor of the Atom feeds and notifications.")
     at: datetime
     kind: EventKindName
-    document_id: int
-    url: str
+    document_id: int | None
+    url: str | None
     outlet: str
     channel: str | None
     seq: int | None
+    prev_seq: int | None = Field(description="The version this one is compared to (changes).")
+    version_id: int | None
     title: str | None
     summary: str
     headline_changed: bool
@@ -89,7 +101,10 @@ class TimelineOut(BaseModel):
     at: datetime | None = Field(description="The story as a reader saw it at this time (null: now).")
     since: datetime | None
     until: datetime | None
-    documents: list[DocumentStateOut]
+    order: Literal["asc", "desc"]
+    documents: list[DocumentStateOut] = Field(
+        description="The documents this page's events are about, as of `at` (newest found first)."
+    )
     events: list[EventOut]
     next_cursor: str | None
 

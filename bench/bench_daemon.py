@@ -192,6 +192,24 @@ def tree_rss_kib(pid: int) -> tuple[int, int]:
     return rss_kib(pid), total
 
 
+def tree_pss_kib(pid: int) -> int:
+    """PSS of ``pid`` and all its descendants in KiB (shared pages counted once across the tree)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for proc in procs:
+        try:
+            total += int(getattr(proc.memory_full_info(), "pss", 0))
+        except psutil.Error:
+            continue
+    return total // 1024
+
+
 def healthy(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
@@ -249,6 +267,7 @@ def measure_process(path: Path, workdir: Path) -> dict[str, str]:
             time.sleep(0.2)
         time.sleep(WARM_S)
         idle_main, idle_children = tree_rss_kib(proc.pid)
+        idle_pss = tree_pss_kib(proc.pid)
         with sqlite3.connect(path) as conn:
             conn.execute(
                 "UPDATE document SET next_check = ?",
@@ -267,6 +286,8 @@ def measure_process(path: Path, workdir: Path) -> dict[str, str]:
     return {
         "idle RSS, daemon process": f"{idle_main / 1024:.0f} MiB",
         "idle RSS, extraction workers (all)": f"{idle_children / 1024:.0f} MiB",
+        "idle RSS, whole tree (target 250 MB)": f"{(idle_main + idle_children) / 1024:.0f} MiB",
+        "idle PSS, whole tree (target 250 MB)": f"{idle_pss / 1024:.0f} MiB",
         "working RSS, daemon process (peak)": f"{peak_main / 1024:.0f} MiB",
         "working RSS, extraction workers (peak, all)": f"{peak_children / 1024:.0f} MiB",
         f"checks completed in {WORK_S:.0f} s of work": f"{checked} ({checked / WORK_S:.1f}/s)",

@@ -15,7 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-BENCHES = ("capture", "pipeline", "diff", "matching", "languages", "noise", "daemon", "search", "api")
+BENCHES = (
+    "capture", "pipeline", "diff", "matching", "languages", "noise", "daemon", "search", "api", "scale",
+    "scaleout",
+)  # fmt: skip
 
 
 def machine() -> str:

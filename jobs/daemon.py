@@ -46,7 +46,7 @@ from jobs.scheduler import ScheduleError, SourceJobs, is_source_due, make_schedu
 from jobs.services import Services, open_services
 from jobs.settings import Settings
 from jobs.signals import EARLY_SIGNALS
-from storage import catalog, queue
+from storage import catalog, queue, retention
 from storage.models import Source
 
 if TYPE_CHECKING:
@@ -101,6 +101,7 @@ class DaemonOptions:
     health_host: str = "127.0.0.1"
     health_port: int | None = None  # None: no /healthz server; 0: any free port
     node: str = field(default_factory=node_name)
+    check_retention: timedelta | None = None  # the leader prunes unchanged checks older than this
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -115,6 +116,8 @@ class DaemonOptions:
             raise ValueError(f"the notify interval must be longer than zero, not {self.notify_interval}")
         if self.shutdown_grace < 0:
             raise ValueError(f"the shutdown grace period cannot be negative, not {self.shutdown_grace}")
+        if self.check_retention is not None and self.check_retention < timedelta(days=1):
+            raise ValueError(f"check retention must be at least a day, not {self.check_retention}")
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> DaemonOptions:
@@ -124,6 +127,9 @@ class DaemonOptions:
             shutdown_grace=settings.shutdown_grace,
             health_host=settings.metrics_host,
             health_port=settings.metrics_port,
+            check_retention=(
+                timedelta(days=settings.check_retention_days) if settings.check_retention_days else None
+            ),
         )
         return replace(base, **overrides)
 
@@ -417,11 +423,27 @@ class Daemon:
         self.source_jobs.sync(sources, datetime.now(UTC))
 
     async def refresh_statistics(self) -> None:
-        """Keep the database's planner statistics fresh (the queue's claims depend on them)."""
+        """Keep the database's planner statistics fresh (the queue's claims depend on them); the
+        leader also prunes old unchanged checks when a retention is set."""
         try:
             await self._db(queue.refresh_statistics)
         except Exception as exc:
             log.warning("could not refresh planner statistics", extra={"error": str(exc)})
+        if self.is_leader and self.options.check_retention is not None:
+            await self.prune_checks()
+
+    async def prune_checks(self) -> int:
+        """Unchanged / not-modified checks older than the retention go (storage.retention)."""
+        assert self.options.check_retention is not None
+        before = self.svc.clock() - self.options.check_retention
+        try:
+            removed = await self._db(retention.prune_checks, before=before)
+        except Exception as exc:
+            log.warning("could not prune old checks", extra={"error": str(exc)})
+            return 0
+        if removed:
+            log.info("pruned old checks", extra={"removed": removed, "before": before.isoformat()})
+        return removed
 
     async def enqueue_source(self, source_id: int) -> None:
         """The per-source job: mark the source due; a worker polls it."""

@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     )
     lease_seconds: int = 300
     shutdown_grace: float = 20.0
+    check_retention_days: int | None = None  # prune unchanged checks older than this (versions stay)
 
     @field_validator("allow_hosts", mode="before")
     @classmethod

@@ -1,7 +1,9 @@
 """Read-side rows for "the story at a glance" and a document's headline history.
 
-:func:`story_marks` gives one row per version of every document of a story (never the text):
-what the story page's lane picture draws. :func:`headline_history` gives every title a document
+:func:`story_marks` gives one row per version of the story's documents (never the text): what
+the story page's lane picture draws; at most the ``lanes`` documents found last (a picture of
+every article of a story of 10,000 would be unreadable, and reading all their versions costs
+seconds). :func:`headline_history` gives every title a document
 had, in order, per channel.
 """
 
@@ -43,8 +45,22 @@ class HeadlineRow:
     title: str | None
 
 
-def story_marks(session: Session, *, story_id: int, at: datetime | None = None) -> list[MarkRow]:
-    """Every version (observed by ``at``) of the story's documents, by document, channel, seq."""
+MAX_LANES = 60
+
+
+def story_marks(
+    session: Session, *, story_id: int, at: datetime | None = None, lanes: int = MAX_LANES
+) -> list[MarkRow]:
+    """Every version (observed by ``at``) of the ``lanes`` documents the story found last (by
+    ``at``), by document, channel, seq."""
+    latest = (
+        sa.select(col(StoryDocument.document_id))
+        .where(col(StoryDocument.story_id) == story_id)
+        .order_by(col(StoryDocument.discovered_at).desc(), col(StoryDocument.id).desc())
+        .limit(lanes)
+    )
+    if at is not None:
+        latest = latest.where(col(StoryDocument.discovered_at) <= at)
     query = (
         sa.select(
             col(Version.document_id),
@@ -60,7 +76,7 @@ def story_marks(session: Session, *, story_id: int, at: datetime | None = None) 
         )  # fmt: skip
         .join(Document, col(Document.id) == col(Version.document_id))
         .join(StoryDocument, col(StoryDocument.document_id) == col(Version.document_id))
-        .where(col(StoryDocument.story_id) == story_id)
+        .where(col(StoryDocument.story_id) == story_id, col(Version.document_id).in_(latest))
         .order_by(col(Version.document_id), col(Version.channel), col(Version.seq))
     )
     if at is not None:

@@ -152,7 +152,12 @@ class Blob(SQLModel, table=True):
 
 class StoryDocument(SQLModel, table=True):
     __tablename__ = "story_document"
-    __table_args__ = (sa.UniqueConstraint("story_id", "document_id", name="uq_story_document"),)
+    __table_args__ = (
+        sa.UniqueConstraint("story_id", "document_id", name="uq_story_document"),
+        sa.Index(
+            "ix_story_document_story_found", "story_id", "discovered_at", "id"
+        ),  # coverage, newest first
+    )
     id: int | None = Field(default=None, primary_key=True)
     story_id: int = Field(foreign_key="story.id", index=True, ondelete="CASCADE")
     document_id: int = Field(foreign_key="document.id", index=True, ondelete="CASCADE")

@@ -94,28 +94,31 @@ async def test_timeline_events_in_order(arc, api):
     assert body["story"]["slug"] == "valdai" and body["at"] is None
     events = body["events"]
     assert [(e["kind"], e["seq"]) for e in events] == [
-        ("discovered", None),
-        ("captured", 1),
-        ("discovered", None),
-        ("captured", 1),
+        ("new_coverage", None),
+        ("first_version", 1),
+        ("new_coverage", None),
+        ("first_version", 1),
+        ("change", 2),
         ("headline", 2),
-        ("changed", 3),
+        ("change", 3),
         ("deleted", 2),
         ("reverted", 4),
         ("restored", 3),
     ]
-    headline = events[4]
+    assert [e["id"] for e in events] == sorted(e["id"] for e in events)
+    headline = events[5]
     assert headline["previous_title"] == A_TITLE_1 and headline["title"] == A_TITLE_2
+    assert headline["headline_changed"] and not events[4]["headline_changed"]
     a = doc_id(api, arc.url_a)
     assert headline["links"]["diff_html"] == f"/documents/{a}/diff?channel=page&to=2"
     assert "diff" not in events[1]["links"]  # a first capture has nothing to compare to
-    assert [d["url"] for d in body["documents"]] == [arc.url_a, arc.url_b]
+    assert [d["url"] for d in body["documents"]] == [arc.url_b, arc.url_a]  # newest found first
 
 
 async def test_timeline_as_of_filters_and_order(arc, api):
     path = "/api/stories/valdai/timeline"
     early = api.get(path, params={"at": iso(arc.times["a1"] + timedelta(minutes=5))}).json()
-    assert [e["kind"] for e in early["events"]] == ["discovered", "captured"]
+    assert [e["kind"] for e in early["events"]] == ["new_coverage", "first_version"]
     assert [d["title"] for d in early["documents"]] == [A_TITLE_1]
     naive = api.get(
         path, params={"at": (arc.times["a1"] + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S")}
@@ -124,7 +127,13 @@ async def test_timeline_as_of_filters_and_order(arc, api):
     kinds = api.get(path, params=[("kind", "deleted"), ("kind", "restored")]).json()["events"]
     assert [e["kind"] for e in kinds] == ["deleted", "restored"]
     window = api.get(path, params={"since": iso(arc.times["a2"]), "until": iso(arc.times["a3"])}).json()
-    assert [(e["kind"], e["seq"]) for e in window["events"]] == [("headline", 2), ("changed", 3)]
+    assert [(e["kind"], e["seq"]) for e in window["events"]] == [
+        ("change", 2),
+        ("headline", 2),
+        ("change", 3),
+    ]
+    significant = api.get(path, params={"min_significance": 0.9}).json()["events"]
+    assert {e["kind"] for e in significant} == {"first_version", "change", "headline", "deleted"}
     full = api.get(path).json()["events"]
     assert api.get(path, params={"order": "desc"}).json()["events"] == full[::-1]
     assert collect(api, path, {"limit": 2}, "events") == full
@@ -137,6 +146,8 @@ async def test_timeline_bad_parameters_are_422(arc, api):
     assert backwards.status_code == 422 and "later than" in backwards.json()["error"]
     for params in (
         {"kind": "exploded"},
+        {"kind": "discovered"},
+        {"min_significance": 2},
         {"order": "sideways"},
         {"limit": 0},
         {"at": "yesterday"},

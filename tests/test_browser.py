@@ -126,7 +126,7 @@ async def test_story_to_diff_in_a_real_browser(server, services, clock, serve, t
 
         await page.goto(f"{serve}/stories/valdai")
         assert await page.title() == "Valdai residence claim · storytrail"
-        assert await page.locator("ol#timeline li").count() == 3  # discovered, captured, changed
+        assert await page.locator("ol#timeline li").count() == 3  # new coverage, first version, change
         await page.locator("a.diff-link").first.click()
         await page.wait_for_url("**/diff?**")
         assert ADDED in await page.locator("#diff ins").all_inner_texts()

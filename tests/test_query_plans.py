@@ -16,10 +16,10 @@ from sqlmodel import Session
 from storage import documents, reading
 from storage.models import Document, Event, Story, StoryDocument, Version
 from storage.search import search
-from storage.timeline import EventFilter, story_events
+from storage.timeline import EventFilter, story_document_states, story_events
 
 T0 = datetime(2025, 12, 29, 19, 0, tzinfo=UTC)
-TABLES = ("version", "event", "story_event")
+TABLES = ("version", "event", "story_event", "story_document")
 
 
 @pytest.fixture
@@ -84,6 +84,7 @@ READS: dict[str, Callable[[Session, int, int], object]] = {
     "timeline, kinds and window": lambda s, story, doc: story_events(
         s, story, filter=EventFilter(kinds=("change",), since=T0, until=T0 + timedelta(hours=5)), limit=2
     ),
+    "coverage, newest found first": lambda s, story, doc: story_document_states(s, story, limit=2),
     "version list": lambda s, story, doc: reading.version_page(s, document_id=doc, limit=1),
     "version list, next page": lambda s, story, doc: reading.version_page(
         s, document_id=doc, limit=1, cursor=reading.version_page(s, document_id=doc, limit=1).next_cursor

@@ -135,12 +135,24 @@ async def test_timeline_command(server, services, engine, clock, db_url, tmp_pat
     then = invoke(db_url, "timeline", "valdai", "--at", at, "--json")
     assert then.exit_code == 0, then.output
     assert [e["kind"] for e in json.loads(then.stdout)["events"]] == [
-        "discovered", "captured", "discovered", "captured", "headline",
+        "new_coverage", "first_version", "new_coverage", "first_version", "change", "headline",
     ]  # fmt: skip
     assert json.loads(then.stdout)["at"] == "2025-12-29T21:01:00Z"
     table = invoke(db_url, "timeline", "valdai")
-    assert table.exit_code == 0 and "9 events" in table.stdout
-    assert all(kind in table.stdout for kind in ("headline", "reverted", "restored", "deleted", "discovered"))
+    assert table.exit_code == 0 and "10 events" in table.stdout
+    assert all(kind in table.stdout for kind in ("headline", "reverted", "restored", "deleted"))
+    paged = invoke(db_url, "timeline", "valdai", "--newest-first", "--limit", "3", "--json")
+    first = json.loads(paged.stdout)
+    assert [e["kind"] for e in first["events"]] == ["restored", "reverted", "deleted"]
+    rest = invoke(db_url, "timeline", "valdai", "--newest-first", "--cursor", first["next_cursor"], "--json")
+    assert len(json.loads(rest.stdout)["events"]) == 7
+    kinds = invoke(db_url, "timeline", "valdai", "--kind", "deleted,restored", "--kind", "headline", "--json")
+    assert [e["kind"] for e in json.loads(kinds.stdout)["events"]] == ["headline", "deleted", "restored"]
+    bad_kind = invoke(db_url, "timeline", "valdai", "--kind", "exploded")
+    assert isinstance(bad_kind.exception, CLIError) and bad_kind.exception.code == 2
+    assert "unknown event kind 'exploded'" in str(bad_kind.exception)
+    bad_cursor = invoke(db_url, "timeline", "valdai", "--cursor", "nope")
+    assert isinstance(bad_cursor.exception, CLIError) and bad_cursor.exception.code == 2
     bad_time = invoke(db_url, "timeline", "valdai", "--at", "yesterday")
     assert isinstance(bad_time.exception, CLIError) and bad_time.exception.code == 2
     assert "--at 'yesterday' is not an ISO 8601 time" in str(bad_time.exception)

@@ -181,3 +181,15 @@ def test_document_states_as_of_a_time(archive):
     assert [d.url[-1] for d in early] == ["a"]
     assert [d.document_id for d in page.documents] == [archive["a"]]
     assert page.to_json()["events"][0]["kind"] == "headline"
+
+
+def test_the_picture_reads_only_the_lanes_it_draws(archive):
+    from storage.glance import story_marks
+
+    with Session(archive["engine"]) as s:
+        everything = story_marks(s, story_id=archive["valdai"])
+        latest = story_marks(s, story_id=archive["valdai"], lanes=1)
+        then = story_marks(s, story_id=archive["valdai"], lanes=1, at=_at(20))
+    assert {m.document_id for m in everything} == {archive["a"], archive["b"]}
+    assert {m.document_id for m in latest} == {archive["b"]}  # found last
+    assert {m.document_id for m in then} == {archive["a"]}  # the one found by then

@@ -92,15 +92,16 @@ async def test_deleted_restored_and_reverted_are_marked(server, services, clock,
 async def test_timeline_is_newest_first_and_filters(revised, web):
     tree = parse(web.get(f"/stories/{SLUG}"))
     kinds = text_of(tree, "//ol[@id='timeline']/li/span[contains(@class,'kind')]")
-    assert kinds == ["reverted", "headline", "captured", "discovered"]
+    assert kinds == ["reverted", "headline", "first version", "new coverage"]  # one entry per version
     only = parse(web.get(f"/stories/{SLUG}", params={"kind": "headline"}))
-    assert text_of(only, "//ol[@id='timeline']/li/span[contains(@class,'kind')]") == ["headline"]
+    # the revert put the old headline back: a headline change too
+    assert text_of(only, "//ol[@id='timeline']/li/span[contains(@class,'kind')]") == ["headline", "headline"]
     heavy = parse(web.get(f"/stories/{SLUG}", params={"min_significance": "0.5"}))
     what = text_of(heavy, "//ol[@id='timeline']/li/div[@class='what']")
     assert what and all(float(w.rsplit("significance ", 1)[1]) >= 0.5 for w in what)
     assert heavy.xpath("//input[@name='min_significance']/@value") == ["0.5"]
     for params, message in (
-        ({"kind": "nonsense"}, "not an event kind"),
+        ({"kind": "nonsense"}, "unknown event kind"),
         ({"min_significance": "2"}, "from 0 to 1"),
     ):
         bad = web.get(f"/stories/{SLUG}", params=params)
@@ -125,9 +126,10 @@ T0 = datetime(2025, 12, 30, 9, 0, tzinfo=UTC)
 
 
 def event(
-    doc: int, channel: str | None, minutes: int, significance: float | None = 0.4, kind: str = "changed"
-):
-    return SimpleNamespace(document_id=doc, channel=channel, seq=1, at=T0 + timedelta(minutes=minutes),
+    doc: int, channel: str | None, minutes: int, significance: float | None = 0.4, kind: str = "changed",
+    seq: int = 1,
+):  # fmt: skip
+    return SimpleNamespace(document_id=doc, channel=channel, seq=seq, at=T0 + timedelta(minutes=minutes),
                            significance=significance, kind=kind, summary=f"{channel} edit")  # fmt: skip
 
 
@@ -138,8 +140,10 @@ def test_feed_and_page_events_of_one_article_are_one_entry() -> None:
     assert entries[0].main is page_ and entries[0].significance == 0.7
     apart = merge_channels([event(1, "feed", 0), event(1, "page", 300)])
     assert len(apart) == 2  # too far apart in time
-    twice = merge_channels([event(1, "page", 0), event(1, "page", 10)])
+    twice = merge_channels([event(1, "page", 0), event(1, "page", 10, seq=2)])
     assert len(twice) == 2  # two versions of one channel are two edits
+    [one] = merge_channels([event(1, "page", 0, 0.5, "change"), event(1, "page", 0, 0.5, "headline")])
+    assert one.main.kind == "headline" and len(one.channels) == 1  # one version, the telling event
     found = merge_channels([event(1, None, 0, None, "discovered"), event(1, "page", 1)])
     assert len(found) == 2
 

@@ -69,24 +69,28 @@ async def test_story_list(arc, web):
 
 async def test_story_timeline_page(arc, web):
     a = doc_id(web, arc.url_a)
-    tree = parse(web.get("/stories/valdai", params={"order": "asc"}))  # newest first by default
+    tree = parse(web.get("/stories/valdai"))  # newest first by default
     events = tree.xpath("//ol[@id='timeline']/li")
     assert [e.xpath(".//span[contains(@class,'kind')]")[0].text for e in events] == [
-        "discovered",
-        "captured",
-        "discovered",
-        "captured",
-        "headline",
-        "changed",
-        "deleted",
-        "reverted",
         "restored",
-    ]
+        "reverted",
+        "deleted",
+        "change",
+        "headline",  # v2 is a change and a headline change: one entry
+        "first version",
+        "new coverage",
+        "first version",
+        "new coverage",
+    ]  # newest first
     headline = events[4]
     assert headline.xpath(".//a[@class='diff-link']/@href") == [f"/documents/{a}/diff?channel=page&to=2"]
     assert f"(was: “{A_TITLE_1}”)" in " ".join(headline.text_content().split())
-    assert events[1].xpath(".//a[@class='diff-link']") == []  # a first capture: nothing to compare
-    assert text_of(tree, "//table[@id='documents']/tbody/tr/td[2]/a") == [A_TITLE_2, B_TITLE]
+    assert events[5].xpath(".//a[@class='diff-link']") == []  # a first version: nothing to compare
+    assert text_of(tree, "//table[@id='documents']/tbody/tr/td[2]/a") == [B_TITLE, A_TITLE_2]
+    headlines = parse(web.get("/stories/valdai", params={"kind": "headline", "min_significance": "0.5"}))
+    assert len(headlines.xpath("//ol[@id='timeline']/li")) == 1
+    assert web.get("/stories/valdai", params={"min_significance": "lots"}).status_code == 422
+    assert web.get("/stories/valdai", params={"kind": "exploded"}).status_code == 422
     assert tree.xpath("//link[@type='application/atom+xml']/@href") == ["/feeds/stories/valdai.atom"]
     assert_inert(tree)
 

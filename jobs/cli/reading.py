@@ -26,8 +26,9 @@ from jobs.cli.common import (
 )
 from storage import catalog
 from storage.export import FORMATS, ExportError, OutputNotWritableError, UnknownFormatError, export_story
+from storage.reading import ReadingError
 from storage.search import SearchError, SearchHit, search
-from storage.timeline import InvalidWindowError, Timeline, timeline
+from storage.timeline import EVENT_KINDS, EventFilter, InvalidWindowError, TimelinePage, timeline_page
 
 
 def register(app: typer.Typer) -> None:
@@ -47,32 +48,65 @@ def timeline_cmd(
     until: Annotated[
         str | None, typer.Option("--until", metavar="TIME", help="Only events up to TIME.")
     ] = None,
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kind",
+            metavar="KIND",
+            help=f"Only events of KIND (repeat or comma-separate: {', '.join(EVENT_KINDS)}).",
+        ),
+    ] = None,
+    min_significance: Annotated[
+        float | None,
+        typer.Option(
+            "--min-significance",
+            metavar="X",
+            min=0.0,
+            max=1.0,
+            help="Only events with a significance of at least X (0-1).",
+        ),
+    ] = None,
+    newest: Annotated[bool, typer.Option("--newest-first", help="Newest events first.")] = False,
+    limit: Annotated[
+        int, typer.Option("--limit", metavar="N", min=1, max=1000, help="At most N events (a page).")
+    ] = 200,
+    cursor: Annotated[
+        str | None,
+        typer.Option("--cursor", metavar="CURSOR", help="The next page: the cursor a page printed."),
+    ] = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The story's documents and changes in time order."""
+    """The story's documents and changes in time order, a page at a time."""
     when, start, end = (
         parse_time(v, f) if v else None for v, f in ((at, "--at"), (since, "--since"), (until, "--until"))
     )
+    kinds = tuple(k.strip() for value in kind or () for k in value.split(",") if k.strip())
     ctx = context(db, config)
     with Session(ready_engine(ctx)) as session:
         story = catalog.get_story(session, slug=slug)
         assert story.id is not None
         try:
-            result = timeline(session, story.id, at=when, since=start, until=end)
+            order = "desc" if newest else "asc"
+            window = EventFilter(kinds=kinds, since=start, until=end, at=when,
+                                 min_significance=min_significance, order=order)  # fmt: skip
+            result = timeline_page(session, story.id, filter=window, limit=limit, cursor=cursor)
         except InvalidWindowError as exc:
-            fail(f"--since/--until: {exc}", 2)
+            fail(f"timeline: {exc}", 2)
+        except ReadingError as exc:
+            fail(f"--cursor: {exc}", 2)
     if as_json:
         print_json(result.to_json())
         return
     _print_timeline(result)
 
 
-def _print_timeline(result: Timeline) -> None:
-    as_of = f" as of {short_time(result.at)} UTC" if result.at else ""
+def _print_timeline(result: TimelinePage) -> None:
+    at = result.filter.at
+    as_of = f" as of {short_time(at)} UTC" if at else ""
     docs = Table("#", "outlet", "title", "discovered (UTC)", "via", "versions", "state",
-                 title=f"{result.title} — {len(result.documents)} documents{as_of}")  # fmt: skip
+                 title=f"{result.title} — {len(result.documents)} documents on this page{as_of}")  # fmt: skip
     for n, d in enumerate(result.documents, start=1):
         state = (
             "deleted" if d.deleted else ", ".join(f"{c} v{s}" for c, s in d.latest.items()) or "not captured"
@@ -81,13 +115,16 @@ def _print_timeline(result: Timeline) -> None:
             str(n), d.outlet, d.title or d.url, short_time(d.discovered_at), d.via, str(d.versions), state
         )
     out.print(docs)
+    page = result.events
     events = Table("time (UTC)", "event", "outlet", "document", "version", "what happened",
-                   title=f"{len(result.events)} events")  # fmt: skip
-    for e in result.events:
-        what = e.summary + (f" (was: {e.previous_title})" if e.headline_changed and e.previous_title else "")
+                   title=f"{len(page.items)} events")  # fmt: skip
+    for e in page.items:
+        what = e.summary + (f" (was: {e.previous_title})" if e.previous_title else "")
         version = f"{e.channel} v{e.seq}" if e.seq is not None else ""
-        events.add_row(short_time(e.at), e.kind.value, e.outlet, e.title or e.url, version, what)
+        events.add_row(short_time(e.at), e.kind, e.outlet, e.title or e.url or "", version, what)
     out.print(events)
+    if page.next_cursor:
+        err.print(f"more events: --cursor {page.next_cursor}", highlight=False, markup=False)
 
 
 def search_cmd(

@@ -195,6 +195,9 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_story_event_event_id"), "story_event", ["event_id"], unique=False)
     op.create_index("ix_story_event_story_at", "story_event", ["story_id", "at", "event_id"], unique=False)
+    op.create_index(
+        "ix_story_document_story_found", "story_document", ["story_id", "discovered_at", "id"], unique=False
+    )
     for statement in BACKFILL:
         op.execute(statement)
     dialect = op.get_bind().dialect.name
@@ -218,6 +221,7 @@ def downgrade() -> None:
         for statement in [*POSTGRES_TRIGGERS_DOWN, *_tsv_column("simple")]:
             op.execute(statement)
         op.execute("DROP TEXT SEARCH CONFIGURATION IF EXISTS storytrail_search")
+    op.drop_index("ix_story_document_story_found", table_name="story_document")
     op.drop_index("ix_story_event_story_at", table_name="story_event")
     op.drop_index(op.f("ix_story_event_event_id"), table_name="story_event")
     op.drop_table("story_event")
