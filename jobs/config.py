@@ -10,7 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-SOURCE_KINDS = ("feed", "sitemap", "page", "search", "mastodon", "bluesky", "telegram", "reddit", "youtube")
+from jobs.constants import SOURCE_KINDS
+
+__all__ = ["SOURCE_KINDS", "Config", "ConfigError", "SourceConfig", "StoryConfig", "load_config"]
 DURATION = re.compile(r"^\s*(\d+\s*[smhdw]\s*)+$")
 
 
@@ -84,6 +86,20 @@ class StoryConfig(BaseModel):
     recheck_max: str | None = None
 
     _durations = field_validator("recheck_min", "recheck_max")(_check_duration)
+
+    @field_validator("query")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        """The matcher's own parser: a query it would refuse is refused here, with the column."""
+        if value.strip():
+            from scraper.core.query import QueryError, compile_query
+
+            try:
+                compile_query(value)
+            except QueryError as exc:
+                where = "" if exc.position is None else f" at column {exc.position + 1}"
+                raise ValueError(f"invalid story query {value!r}{where}: {exc.reason}") from None
+        return value
 
 
 @dataclass

@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from sqlmodel import Session
 
 from jobs.cli.common import (
     ConfigOpt,
@@ -21,20 +19,19 @@ from jobs.cli.common import (
     out,
     parse_time,
     print_json,
+    print_table,
     ready_engine,
     run,
     short_time,
 )
-from jobs.clock import utcnow
-from jobs.config import SAMPLE_CONFIG
-from jobs.sync import sync_config
-from scraper.core.diff_render import FORMATS
-from scraper.core.urls import canonicalize
-from storage import documents as docs
-from storage.models import Version
+from jobs.cli.tables import Col
+from jobs.constants import DIFF_FORMATS as FORMATS
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from jobs.pipeline import CheckReport
+    from storage.models import Version
 
 config_app = typer.Typer(help="Work with the config file.", no_args_is_help=True)
 
@@ -52,6 +49,8 @@ def register(app: typer.Typer) -> None:
 
 def init(db: DbOpt = None, config: ConfigOpt = None) -> None:
     """Create or upgrade the database (alembic upgrade head) and write a sample config if none exists."""
+    from jobs.config import SAMPLE_CONFIG
+
     ctx = context(db, config)
     engine = ready_engine(ctx)
     engine.dispose()
@@ -86,6 +85,11 @@ def check(
     as_json: JsonOpt = False,
 ) -> None:
     """Fetch one URL now and record a version (or a check when nothing changed)."""
+    from sqlmodel import Session
+
+    from jobs.clock import utcnow
+    from jobs.sync import sync_config
+
     ctx = context(db, config)
     engine = ready_engine(ctx)
     with Session(engine) as session:
@@ -126,12 +130,17 @@ def _report_line(r: CheckReport) -> str:
 
 
 def _find(session: Session, url: str) -> int:
+    from scraper.core.urls import canonicalize
+    from storage import documents as docs
+
     doc = docs.find_document(session, url=url) or docs.get_document(session, url=canonicalize(url))
     assert doc.id is not None
     return doc.id
 
 
 def _channel(session: Session, document_id: int, channel: str | None) -> str:
+    from storage import documents as docs
+
     if channel:
         return channel
     found = {v.channel for v in docs.list_versions(session, document_id=document_id)}
@@ -149,7 +158,11 @@ ChannelOpt = Annotated[
 def versions(
     url: str, channel: ChannelOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False
 ) -> None:
-    """List the versions of a document."""
+    """List the versions of a document (titles are shortened at a terminal; `show` gives them whole)."""
+    from sqlmodel import Session
+
+    from storage import documents as docs
+
     ctx = context(db, config)
     with Session(ready_engine(ctx)) as session:
         doc_id = _find(session, url)
@@ -157,18 +170,15 @@ def versions(
     if as_json:
         print_json([_version_json(v) for v in rows])
         return
-    table = Table("channel", "seq", "kind", "observed (UTC)", "last confirmed", "title", "change", title=url)
-    for v in rows:
-        table.add_row(
-            v.channel,
-            str(v.seq),
-            v.kind,
-            short_time(v.observed_at),
-            short_time(v.last_confirmed_at),
-            v.title or "",
-            str(v.change_summary.get("summary", "")),
-        )
-    out.print(table)
+    columns = [Col("channel", "fixed"), Col("seq", "number"), Col("kind", "fixed"),
+               Col("observed (UTC)", "fixed"), Col("last confirmed", "fixed"), Col("title", "title"),
+               Col("change", "title", max_width=60)]  # fmt: skip
+    cells = [
+        (v.channel, str(v.seq), v.kind, short_time(v.observed_at), short_time(v.last_confirmed_at),
+         v.title or "", str(v.change_summary.get("summary", "")))
+        for v in rows
+    ]  # fmt: skip
+    print_table(columns, cells, title=url)
 
 
 def _version_json(v: Version, *, text: bool = False) -> dict[str, object]:
@@ -211,6 +221,8 @@ def show(
     """Print one version's content (the latest, version N, or as it was at TIME)."""
     if version is not None and at is not None:
         fail("give --version or --at, not both", 2)
+    from sqlmodel import Session
+
     when = parse_time(at, "--at") if at is not None else None
     ctx = context(db, config)
     with Session(ready_engine(ctx)) as session:
@@ -232,6 +244,8 @@ def show(
 
 
 def _pick(session: Session, doc_id: int, channel: str, seq: int | None, when: datetime | None) -> Version:
+    from storage import documents as docs
+
     if seq is not None:
         return docs.get_version(session, document_id=doc_id, channel=channel, seq=seq)
     if when is not None:
@@ -264,6 +278,10 @@ def diff(
         fmt = "json"
     if fmt not in FORMATS:
         fail(f"--format {fmt!r} is not one of: {', '.join(FORMATS)}", 2)
+    from sqlmodel import Session
+
+    from storage import documents as docs
+
     ctx = context(db, config)
     with Session(ready_engine(ctx)) as session:
         doc_id = _find(session, url)
@@ -303,6 +321,10 @@ def reextract(
     """Re-derive text from stored raw bodies with the current extractor (kind `reextracted`)."""
     if bool(url) == all_docs:
         fail("give a URL or --all", 2)
+    from sqlmodel import Session
+
+    from storage import documents as docs
+
     ctx = context(db, config)
     engine = ready_engine(ctx)
     with Session(engine) as session:

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from rich.text import Text
-from sqlmodel import Session
 
 from jobs.cli.common import (
     ConfigOpt,
@@ -24,10 +20,17 @@ from jobs.cli.common import (
     ready_engine,
     short_time,
 )
-from storage import catalog
-from storage.export import FORMATS, ExportError, OutputNotWritableError, UnknownFormatError, export_story
-from storage.search import SearchError, SearchHit, search
-from storage.timeline import InvalidWindowError, Timeline, timeline
+from jobs.cli.tables import Col, print_table
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from storage.search import SearchHit
+    from storage.timeline import Timeline
+
+EXPORT_FORMATS_HELP = (
+    "The file format: jsonl, csv, markdown, html, atom, warc, wacz, ... (a wrong one lists all)."
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -52,6 +55,11 @@ def timeline_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """The story's documents and changes in time order."""
+    from sqlmodel import Session
+
+    from storage import catalog
+    from storage.timeline import InvalidWindowError, timeline
+
     when, start, end = (
         parse_time(v, f) if v else None for v, f in ((at, "--at"), (since, "--since"), (until, "--until"))
     )
@@ -71,23 +79,40 @@ def timeline_cmd(
 
 def _print_timeline(result: Timeline) -> None:
     as_of = f" as of {short_time(result.at)} UTC" if result.at else ""
-    docs = Table("#", "outlet", "title", "discovered (UTC)", "via", "versions", "state",
-                 title=f"{result.title} — {len(result.documents)} documents{as_of}")  # fmt: skip
+    columns = [
+        Col("#", "number"),
+        Col("outlet", "fixed"),
+        Col("title", "title"),
+        Col("discovered (UTC)", "fixed"),
+        Col("via"),
+        Col("versions", "number"),
+        Col("state"),
+    ]
+    rows: list[tuple[str, ...]] = []
     for n, d in enumerate(result.documents, start=1):
         state = (
             "deleted" if d.deleted else ", ".join(f"{c} v{s}" for c, s in d.latest.items()) or "not captured"
         )
-        docs.add_row(
-            str(n), d.outlet, d.title or d.url, short_time(d.discovered_at), d.via, str(d.versions), state
+        rows.append(
+            (str(n), d.outlet, d.title or d.url, short_time(d.discovered_at), d.via, str(d.versions), state)
         )
-    out.print(docs)
-    events = Table("time (UTC)", "event", "outlet", "document", "version", "what happened",
-                   title=f"{len(result.events)} events")  # fmt: skip
+    print_table(columns, rows, title=f"{result.title} — {len(result.documents)} documents{as_of}")
+    columns = [
+        Col("time (UTC)", "fixed"),
+        Col("event", "fixed"),
+        Col("outlet", "fixed"),
+        Col("document", "title"),
+        Col("version", "fixed"),
+        Col("what happened", "title", 60),
+    ]
+    rows = []  # the same shape: tuples of strings
     for e in result.events:
         what = e.summary + (f" (was: {e.previous_title})" if e.headline_changed and e.previous_title else "")
         version = f"{e.channel} v{e.seq}" if e.seq is not None else ""
-        events.add_row(short_time(e.at), e.kind.value, e.outlet, e.title or e.url, version, what)
-    out.print(events)
+        rows.append((short_time(e.at), e.kind.value, e.outlet, e.title or e.url, version, what))
+    if not out.is_terminal:
+        out.print()
+    print_table(columns, rows, title=f"{len(result.events)} events")
 
 
 def search_cmd(
@@ -116,6 +141,11 @@ def search_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Full-text search over the latest versions (or all of them)."""
+    from sqlmodel import Session
+
+    from storage import catalog
+    from storage.search import SearchError, search
+
     start, end = (parse_time(v, f) if v else None for v, f in ((since, "--since"), (until, "--until")))
     ctx = context(db, config)
     with Session(ready_engine(ctx)) as session:
@@ -139,6 +169,8 @@ def search_cmd(
 
 
 def _print_hit(hit: SearchHit) -> None:
+    from rich.text import Text
+
     head = Text(
         f"{hit.outlet} · {hit.channel} v{hit.seq} · {short_time(hit.observed_at)} UTC · ", style="dim"
     )
@@ -169,13 +201,19 @@ class BarProgress:
 
 def export_cmd(
     slug: Annotated[str, typer.Argument(metavar="SLUG", help="The story.")],
-    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help=f"One of: {', '.join(FORMATS)}.")],
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help=EXPORT_FORMATS_HELP)],
     output: Annotated[Path, typer.Option("--output", metavar="PATH", help="The file to write.")],
     db: DbOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Export every version of a story: jsonl, csv, markdown, html, atom, warc or wacz."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from sqlmodel import Session
+
+    from storage import catalog
+    from storage.export import FORMATS, ExportError, OutputNotWritableError, UnknownFormatError, export_story
+
     if fmt not in FORMATS:
         fail(f"--format {fmt!r} is not one of: {', '.join(FORMATS)}", 2)
     ctx = context(db, config)
