@@ -337,9 +337,44 @@ def reextract(
         async with open_services(ctx.settings, engine=engine) as svc:
             return [await reextract_document(svc, i) for i in ids]
 
+    with Session(engine) as session:
+        skipped = _skip_reasons(session, ids)  # before: afterwards every one is current
     reports = [r for r in run(go()) if r is not None]
     changed = [r for r in reports if r.outcome.value == "new_version"]
     if as_json:
-        print_json({"documents": len(ids), "reextracted": len(reports), "changed": len(changed)})
+        print_json({"documents": len(ids), "reextracted": len(reports), "changed": len(changed),
+                    "skipped": skipped})  # fmt: skip
         return
-    err.print(f"{len(ids)} documents, {len(reports)} re-extracted, {len(changed)} gave new text")
+    err.print(_reextract_line(len(ids), len(reports), len(changed), skipped), highlight=False, markup=False)
+
+
+def _skip_reasons(session: Session, ids: list[int]) -> dict[str, int]:
+    """Why documents will not be re-extracted: counts by reason."""
+    from scraper.core.extract import EXTRACTOR_VERSION
+    from storage import documents as docs
+
+    reasons: dict[str, int] = {}
+    for doc_id in ids:
+        latest = docs.latest_version(session, document_id=doc_id, channel="page")
+        if latest is not None and latest.kind == "tombstone":
+            why = "deleted (the latest version is a tombstone)"
+        elif latest is None or latest.raw_sha256 is None:
+            why = "no stored page body"
+        elif latest.extractor_version == EXTRACTOR_VERSION:
+            why = f"already extracted by the current extractor ({EXTRACTOR_VERSION})"
+        else:
+            continue
+        reasons[why] = reasons.get(why, 0) + 1
+    return reasons
+
+
+def _reextract_line(documents: int, done: int, changed: int, skipped: dict[str, int]) -> str:
+    if not documents:
+        return "0 documents: nothing has a stored page body yet (`storytrail check URL` archives one)"
+    line = f"{documents} documents, {done} re-extracted, {changed} gave new text"
+    why = [f"{n} {reason}" for reason, n in skipped.items()]
+    if why:
+        line += f" (skipped: {'; '.join(why)})"
+    if done and not changed:
+        line += "; the current extractor gives the same text as before"
+    return line
