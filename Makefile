@@ -8,6 +8,8 @@ PYTHON ?= $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/b
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Test processes (pytest-xdist): the suite waits on sockets and subprocesses, so 2 on 2 cores.
+TEST_WORKERS ?= 2
 
 .PHONY: help setup demo test check lint typecheck imports bench lock container-smoke clean
 
@@ -33,7 +35,7 @@ test: $(STAMP)  ## run every check: lint, types, import layers, then the test su
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 check: test  ## same as test
 

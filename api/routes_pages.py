@@ -15,11 +15,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api import links
 from api.deps import DB, BadParameterError, State, utc
 from api.diffs import UnsafeDiffHTMLError, embeddable, version_diff
+from api.glance import headline_evolution, merge_channels, picture
 from api.routes_api import EVENT_KEY_SHAPE, MAX_ID, event_key
 from storage import catalog, reading
 from storage.documents import aliases
-from storage.search import SearchError, search
-from storage.timeline import EventKind, timeline
+from storage.glance import headline_history, story_marks
+from storage.search import DocumentHit, SearchError, by_document, search
+from storage.timeline import EventKind, TimelineEvent, timeline
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -73,15 +75,20 @@ def story_page(
     at: Text = None,
     since: Text = None,
     until: Text = None,
-    order: Literal["asc", "desc"] = "asc",
+    kind: Text = None,
+    min_significance: Text = None,
+    order: Literal["asc", "desc"] = "desc",
     cursor: Cursor = None,
 ) -> HTMLResponse:
+    """The story at a glance (the lane picture), its coverage, and its timeline, newest first."""
     story = catalog.get_story(db, slug=slug)
     assert story.id is not None
     when, start, end = form_time(at, "at"), form_time(since, "since"), form_time(until, "until")
+    chosen, least = form_kind(kind), form_number(min_significance, "min significance")
     result = timeline(db, story.id, at=when, since=start, until=end)
+    shown = [e for e in result.events if _shown(e, chosen, least)]
     events = reading.page_in_memory(
-        result.events,
+        shown,
         key=event_key,
         shape=EVENT_KEY_SHAPE,
         limit=TIMELINE_PAGE,
@@ -89,18 +96,60 @@ def story_page(
         descending=order == "desc",
     )
     summary = reading.story_summaries(db, stories=[story])[0]
-    form = {"at": at or "", "since": since or "", "until": until or "", "order": order}
+    form = {"at": at or "", "since": since or "", "until": until or "", "order": order, "kind": kind or "",
+            "min_significance": min_significance or ""}  # fmt: skip
     return page(
         state,
         "story.html",
         story=story,
         summary=summary,
         timeline=result,
-        events=events.items,
+        glance=picture(story_marks(db, story_id=story.id, at=when)),
+        entries=merge_channels(events.items),
         next_cursor=events.next_cursor,
         form=form,
+        kinds=[k.value for k in EventKind],
         diffable=DIFFABLE,
     )
+
+
+def form_kind(value: str | None) -> EventKind | None:
+    """An event kind from a GET form (blank means every kind)."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return EventKind(value.strip())
+    except ValueError:
+        known = ", ".join(k.value for k in EventKind)
+        raise BadParameterError(f"kind {value!r} is not an event kind (one of: {known})") from None
+
+
+def form_number(value: str | None, name: str) -> float | None:
+    """A number between 0 and 1 from a GET form (blank means none)."""
+    if value is None or not value.strip():
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number <= 1:
+        raise BadParameterError(f"{name} {value!r} is not a number from 0 to 1 (write e.g. 0.5)")
+    return number
+
+
+def _shown(event: TimelineEvent, kind: EventKind | None, least: float | None) -> bool:
+    if kind is not None and event.kind != kind:
+        return False
+    return least is None or (event.significance or 0.0) >= least
+
+
+@router.get("/documents/{document_id}/headlines", response_class=HTMLResponse)
+def headlines_page(db: DB, state: State, document_id: Id) -> HTMLResponse:
+    """Every headline the document had, in order, with the words changed marked."""
+    doc = reading.get_document(db, document_id=document_id)
+    summary = reading.document_summaries(db, documents=[doc])[0]
+    evolution = headline_evolution(document_id, headline_history(db, document_id=document_id))
+    return page(state, "headlines.html", doc=doc, summary=summary, evolution=evolution)
 
 
 @router.get("/documents", response_class=HTMLResponse)
@@ -196,11 +245,14 @@ def search_page(
     all_versions: bool = False,
 ) -> HTMLResponse:
     query, slug = blank(q), blank(story)
-    hits, problem = [], None
+    hits: list[DocumentHit] = []
+    problem = None
     if query is not None:
         story_id = reading.find_story_id(db, slug=slug) if slug else None
         try:
-            hits = search(db, query, story_id=story_id, all_versions=all_versions, limit=PAGE_SIZE)
+            # an article's feed entry and page (and, with all_versions, its versions) are one hit
+            found = search(db, query, story_id=story_id, all_versions=all_versions, limit=3 * PAGE_SIZE)
+            hits = by_document(found)[:PAGE_SIZE]
         except SearchError as exc:
             problem = str(exc)
     stories = reading.story_page(db, limit=500).items

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-BENCHES = ("pipeline", "diff", "matching", "daemon", "search", "api", "startup")
+BENCHES = ("pipeline", "diff", "matching", "languages", "noise", "daemon", "search", "api", "startup")
 
 
 def machine() -> str:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from jobs.constants import SOURCE_KINDS
+from scraper.core.languages import UnknownLanguageError, check_languages
 
 __all__ = ["SOURCE_KINDS", "Config", "ConfigError", "SourceConfig", "StoryConfig", "load_config"]
 DURATION = re.compile(r"^\s*(\d+\s*[smhdw]\s*)+$")
@@ -101,12 +102,69 @@ class StoryConfig(BaseModel):
                 raise ValueError(f"invalid story query {value!r}{where}: {exc.reason}") from None
         return value
 
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: list[str]) -> list[str]:
+        try:
+            return list(check_languages(value))
+        except UnknownLanguageError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class NotifyConfig(BaseModel):
+    """A ``[[notify]]`` table: where a story's events are sent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    story: str = Field(min_length=1)
+    target: str = Field(min_length=1)
+    events: list[str] = Field(default_factory=list)
+    min_significance: float | None = Field(default=None, ge=0, le=1)
+    secret_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    quiet_hours: str | None = None
+    digest: str | None = None
+    enabled: bool = True
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        from scraper.core.notify import target_kind
+
+        target_kind(value)
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, value: list[str]) -> list[str]:
+        from scraper.core.notify import check_events
+
+        return check_events(value)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str | None) -> str | None:
+        from scraper.core.notify import parse_quiet_hours
+
+        if value is not None:
+            parse_quiet_hours(value)
+        return value
+
+    @field_validator("digest")
+    @classmethod
+    def _digest(cls, value: str | None) -> str | None:
+        from scraper.core.notify import parse_interval
+
+        if value is not None:
+            parse_interval(value)
+        return value
+
 
 @dataclass
 class Config:
     path: str
     sources: list[SourceConfig] = field(default_factory=list)
     stories: list[StoryConfig] = field(default_factory=list)
+    notify: list[NotifyConfig] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
     exists: bool = True
 
@@ -133,23 +191,26 @@ def _line_from_message(message: str) -> int | None:
 
 
 def _validate(path: str, text: str, data: dict[str, Any]) -> Config:
-    unknown = set(data) - {"source", "story", "settings"}
+    unknown = set(data) - {"source", "story", "notify", "settings"}
     if unknown:
         name = sorted(unknown)[0]
         raise ConfigError(
             path,
             _key_line(text, name),
-            f"unknown table {name!r} (expected [[source]], [[story]], [settings])",
+            f"unknown table {name!r} (expected [[source]], [[story]], [[notify]], [settings])",
         )
     sources = [
         _item(path, text, "source", i, SourceConfig, raw) for i, raw in enumerate(data.get("source", []))
     ]
     stories = [_item(path, text, "story", i, StoryConfig, raw) for i, raw in enumerate(data.get("story", []))]
+    notify = [
+        _item(path, text, "notify", i, NotifyConfig, raw) for i, raw in enumerate(data.get("notify", []))
+    ]
     _unique(path, text, "source", [s.name for s in sources], "name")
     _unique(path, text, "story", [s.slug for s in stories], "slug")
     settings = data.get("settings", {})
     _validate_settings(path, text, settings)
-    return Config(path=path, sources=sources, stories=stories, settings=settings)
+    return Config(path=path, sources=sources, stories=stories, notify=notify, settings=settings)
 
 
 def _item(path: str, text: str, table: str, index: int, model: type[BaseModel], raw: Any) -> Any:
@@ -218,23 +279,75 @@ def _key_line(text: str, key: str, after: int | None = None) -> int | None:
 SAMPLE_CONFIG = """\
 # storytrail configuration: sources to poll and stories to follow.
 # Durations: 90s, 5m, 1h30m, 2d, 1w. Check this file with `storytrail config check`.
+#
+# This sample follows one real story. Its sources are public feeds of outlets that covered it,
+# switched off: set `enabled = true` on the ones you want (and check each outlet's terms), then
+# `storytrail run`. Add more with `storytrail sources add`, `sources discover URL --add` or
+# `sources import FILE.opml`.
 
 [settings]
-# contact_url = "https://example.org/about-our-archive"   # sent in the User-Agent
+# contact_url = "https://example.org/about-our-archive"   # sent in the User-Agent: say who you are
 # allow_hosts = ["127.0.0.1", "localhost"]                # lift the private-address guard
+# public_url = "http://127.0.0.1:8080"                    # links in notifications
 
-# [[source]]
-# name = "world-news"
-# kind = "feed"              # feed, sitemap, page, search, mastodon, bluesky, telegram, reddit, youtube
-# url = "https://news.example/world/rss.xml"
-# every = "10m"
-# archive = "matched"        # or "all"
+[[story]]
+slug = "valdai-residence-claim"
+title = "Alleged drone attack on Putin's Valdai residence"
+query = '(Putin OR Kremlin) AND (residence OR Valdai OR Novgorod) AND drone*'
+seeds = []            # article URLs that define the story, e.g. the first report you read
+recheck_min = "5m"
+recheck_max = "1d"
 
-# [[story]]
-# slug = "valdai-residence-claim"
-# title = "Alleged drone attack on Putin's Valdai residence"
-# query = '(Putin OR Kremlin) AND (residence OR Valdai OR Novgorod) AND drone*'
-# seeds = ["https://news.example/2025/12/30/putin-residence-drone-claim"]
-# recheck_min = "5m"
-# recheck_max = "1d"
+[[source]]
+name = "aljazeera"
+kind = "feed"
+url = "https://www.aljazeera.com/xml/rss/all.xml"
+every = "10m"
+enabled = false       # switch on: enabled = true
+
+[[source]]
+name = "cnbc-world"
+kind = "feed"
+url = "https://www.cnbc.com/id/100727362/device/rss/rss.html"
+every = "10m"
+enabled = false
+
+[[source]]
+name = "sky-news-world"
+kind = "feed"
+url = "https://feeds.skynews.com/feeds/rss/world.xml"
+every = "10m"
+enabled = false
+
+[[source]]
+name = "nyt-world"
+kind = "feed"
+url = "https://rss.nytimes.com/services/xml/rss/nyt/World.xml"
+every = "15m"
+enabled = false
+
+[[source]]
+name = "tass"
+kind = "feed"
+url = "https://tass.com/rss/v2.xml"
+every = "15m"
+enabled = false
+
+[[source]]
+name = "kyiv-independent"
+kind = "feed"
+url = "https://kyivindependent.com/news-archive/rss/"
+every = "15m"
+enabled = false
+
+# [[source]]                          # a social source: posts tagged #Valdai on mastodon.social
+# name = "mastodon-valdai"
+# kind = "mastodon"
+# url = "https://mastodon.social/tags/Valdai"
+# every = "5m"
+
+# [[notify]]                          # tell someone: a webhook, or any Apprise URL (ntfy://...)
+# story = "valdai-residence-claim"
+# target = "ntfy://my-valdai-topic"
+# events = ["headline", "deleted", "restored"]
 """

@@ -41,6 +41,7 @@ from sqlmodel import Session
 
 from jobs import health
 from jobs.logs import get_logger
+from jobs.notify import Notifier
 from jobs.scheduler import ScheduleError, SourceJobs, is_source_due, make_scheduler
 from jobs.services import Services, open_services
 from jobs.settings import Settings
@@ -96,6 +97,7 @@ class DaemonOptions:
     leader_ttl: timedelta = timedelta(seconds=30)
     shutdown_grace: float = 20.0
     retry_after: timedelta = timedelta(minutes=5)  # a check that raised is tried again after this
+    notify_interval: float = 10.0  # seconds between notification delivery passes
     health_host: str = "127.0.0.1"
     health_port: int | None = None  # None: no /healthz server; 0: any free port
     node: str = field(default_factory=node_name)
@@ -109,6 +111,8 @@ class DaemonOptions:
             raise ValueError(f"the dispatch interval must be longer than zero, not {self.dispatch_interval}")
         if self.leader_ttl <= timedelta(seconds=0.3):
             raise ValueError(f"the leader lease must be longer than 0.3 s, not {self.leader_ttl}")
+        if self.notify_interval <= 0:
+            raise ValueError(f"the notify interval must be longer than zero, not {self.notify_interval}")
         if self.shutdown_grace < 0:
             raise ValueError(f"the shutdown grace period cannot be negative, not {self.shutdown_grace}")
 
@@ -136,6 +140,7 @@ class PassSummary:
     polled: int = 0
     checked: int = 0
     failed: int = 0
+    notified: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
 
     def line(self) -> str:
@@ -144,6 +149,7 @@ class PassSummary:
             f"polled {self.polled} sources, checked {self.checked} documents"
             + (f" ({outcomes})" if outcomes else "")
             + (f", {self.failed} failed" if self.failed else "")
+            + (f", {self.notified} notifications sent" if self.notified else "")
         )
 
 
@@ -178,6 +184,7 @@ class Daemon:
         self.rounds = 0  # dispatcher rounds completed so far
         self._round: asyncio.Task[Any] | None = None
         self._measured: float | None = None  # when the queue was last counted (monotonic)
+        self.notifier = Notifier(svc, owner=options.node, lease=options.lease)
 
     @property
     def node(self) -> str:
@@ -229,6 +236,8 @@ class Daemon:
                         break
                     continue
                 await asyncio.wait(set(self._inflight), return_when=asyncio.FIRST_COMPLETED)
+            if not self._stopping.is_set():
+                await self.deliver_notifications()
         finally:
             await self._finish()
             self._restore_signals(restore)
@@ -304,6 +313,14 @@ class Daemon:
             replace_existing=True,
         )
         scheduler.add_job(
+            self.notify_tick,
+            IntervalTrigger(seconds=self.options.notify_interval, timezone=UTC),
+            id="notify",
+            name="notify",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+        scheduler.add_job(
             self.leader_tick,
             leader_every,
             id="leader",
@@ -358,6 +375,7 @@ class Daemon:
     async def _give_back(self) -> None:
         try:
             released = await self._db(queue.release_all, owner=self.node)
+            released += await self.notifier.release()
             if self.is_leader:
                 await self._db(queue.release_leader, name=LEADER_LEASE, owner=self.node)
                 self.is_leader = False
@@ -486,6 +504,19 @@ class Daemon:
         task.add_done_callback(self._helpers.discard)
         return task
 
+    async def notify_tick(self) -> None:
+        """The notify job: a delivery pass in a helper task (one at a time)."""
+        if not self._stopping.is_set():
+            self._spawn(self.deliver_notifications())
+
+    async def deliver_notifications(self) -> None:
+        try:
+            report = await self.notifier.run_pass()
+        except Exception as exc:
+            log.warning("notification pass failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+            return
+        self.summary.notified += report.sent
+
     # -- work -----------------------------------------------------------------------------------
 
     def _start(self, item: WorkItem) -> None:
@@ -577,6 +608,21 @@ def _mark_due_sources(session: Session, *, now: datetime) -> int:
         if due and source.id is not None:
             marked += queue.mark_source_due(session, source_id=source.id, now=now)
     return marked
+
+
+def idle_warning(session: Session, *, config_path: str) -> str | None:
+    """What to tell an operator whose daemon has nothing to do (no enabled source, no story)."""
+    sources = len(catalog.list_sources(session, enabled_only=True))
+    stories = len(catalog.list_stories(session))
+    if sources and stories:
+        return None
+    missing = " and ".join(
+        what for what, n in (("no enabled sources", sources), ("no stories", stories)) if not n
+    )
+    return (
+        f"NOTHING TO DO: {missing}. Set `enabled = true` on a source in {config_path} or run "
+        "`storytrail sources add NAME URL`, and add a story (`storytrail stories add SLUG --query ...`)"
+    )
 
 
 def _queue_figures(session: Session, *, now: datetime) -> tuple[int, int]:

@@ -85,7 +85,8 @@ def compile_rule(story: Story, seeds: Sequence[str]) -> StoryRule:
     """The rule for ``story``; :class:`QueryError` when its query does not compile."""
     assert story.id is not None
     settings = story.settings or {}
-    query = compile_query(story.query) if story.query.strip() else None
+    languages = tuple(story.languages or ())  # none listed: each entry in its detected language
+    query = compile_query(story.query, languages) if story.query.strip() else None
     return StoryRule(
         story_id=story.id,
         slug=story.slug,

@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session
 
+from jobs.capture import CheckReport, check_document, record_observation
 from jobs.discovery import StoryRule, candidate_text, document_match_text, seed_urls
-from jobs.pipeline import CheckReport, check_document, record_observation
 from jobs.services import Services
 from scraper.core.links import canonical_from_html, looks_like_article, outgoing_links
 from scraper.core.matching import CandidateText, Match, features, similarity
@@ -127,9 +127,9 @@ class Enroller:
             if observation is not None and observation.gone and not self._known(candidate.url):
                 continue  # a post gone before it was ever seen: nothing to record
             kind = "post" if observation is not None and observation.channel == Channel.API else "article"
-            doc_id, created = self.document(candidate.url, source_id, kind=kind)
+            doc_id, created = self.document(candidate.url, source_id, kind=kind, guid=_guid(observation))
             if observation is not None:
-                self.observe(observation, doc_id)
+                await self.observe(observation, doc_id)
             text = candidate_text(candidate.title, candidate.summary, candidate.url)
             found = how.setdefault(doc_id, Found(candidate.via, source_id=source_id))
             stories = self.link(doc_id, matcher(text, "title and summary"), found)
@@ -148,24 +148,36 @@ class Enroller:
             return docs.find_document(session, url=url) is not None
 
     def document(
-        self, url: str, source_id: int | None, *, status: str = "seen", kind: str = "article"
+        self,
+        url: str,
+        source_id: int | None,
+        *,
+        status: str = "seen",
+        kind: str = "article",
+        guid: str | None = None,
     ) -> tuple[int, bool]:
+        """The document for ``url`` (a feed entry's ``guid`` finds it under an earlier link)."""
         with self.svc.session() as session:
-            doc, created = disc.ensure_document(
-                session, url=url, now=self.svc.clock(), source_id=source_id, status=status, kind=kind
+            doc, created = disc.ensure_entry_document(
+                session,
+                url=url,
+                guid=guid,
+                now=self.svc.clock(),
+                source_id=source_id,
+                status=status,
+                kind=kind,
             )
             session.commit()
         assert doc.id is not None
         self.tally.new += int(created)
         return doc.id, created
 
-    def observe(self, observation: Observation, document_id: int) -> None:
+    async def observe(self, observation: Observation, document_id: int) -> None:
         """Version what the feed shows for the document, without moving its page re-checks."""
         with self.svc.session() as session:
-            doc = session.get(Document, document_id)
-            assert doc is not None
-            before = disc.schedule_of(doc)
-        report = record_observation(self.svc, observation, document_id=document_id)
+            before = disc.schedule_for(session, document_id=document_id)
+            assert before is not None
+        report = await record_observation(self.svc, observation, document_id=document_id)
         edited = report.outcome == CheckOutcome.NEW_VERSION and (report.seq or 0) > 1
         self.tally.edited += int(edited)
         with self.svc.session() as session:  # a feed edit hints the page changed: check it soon
@@ -437,6 +449,14 @@ def _posts(observations: Sequence[Observation]) -> list[Candidate]:
                   via="social" if o.channel == Channel.API else "source")
         for o in observations
     ]  # fmt: skip
+
+
+def _guid(observation: Observation | None) -> str | None:
+    """A feed entry's stable id (RSS guid, Atom id): its identity across link changes."""
+    if observation is None or observation.channel != Channel.FEED:
+        return None
+    guid = observation.content.metadata.get("id")
+    return str(guid) if guid else None
 
 
 def _within_depth(rule: StoryRule, found: Found) -> bool:

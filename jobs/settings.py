@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     metrics_port: Port = 9108
     api_token: str | None = None
+    public_url: str = (
+        "http://127.0.0.1:8080"  # where people reach `storytrail serve` (links in notifications)
+    )
     lease_seconds: int = Field(default=300, ge=1)
     shutdown_grace: Seconds = 20.0
 

@@ -29,24 +29,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from jobs.capture import CheckReport, in_writer, record, record_observation
 from jobs.discovery import DEFAULT_MAX_LINKS, StoryRule, candidate_text
 from jobs.enrol import Enroller, Found, matcher
 from jobs.logs import get_logger
-from jobs.pipeline import CheckReport, record_channel_gone, record_observation
-from jobs.schedule import schedule_next
 from jobs.services import Services
 from scraper.core.matching import prepare_candidate
-from scraper.core.types import Candidate, Channel, CheckOutcome, Observation, VersionKind
+from scraper.core.types import Candidate, Channel, CheckOutcome, Observation
+from scraper.core.versioning import FetchFailed, Gone, Unchanged
 from scraper.sources import SourceError
 from scraper.sources.social import SOCIAL_KINDS, PostRef, PostState, read_history, read_post
 from storage import discovery as disc
 from storage import documents as docs
-from storage.models import Document, Source, Version
+from storage.models import Document, Source
+from storage.versions import Capture
 
 log = get_logger(__name__)
 API = Channel.API.value
@@ -119,7 +119,7 @@ class PostEnroller(Enroller):
         if problem:
             self.tally.errors += 1
             self.tally.failures.append(problem)
-        report = store_post(self.svc, doc_id, [*history, post], keep_schedule=True)
+        report = await store_post(self.svc, doc_id, [*history, post], keep_schedule=True)
         self.tally.edited += int(report.outcome == CheckOutcome.NEW_VERSION and (report.seq or 0) > 1)
         return report
 
@@ -168,14 +168,9 @@ def ensure_post(
     session: Session, *, url: str, platform: str, now: datetime, source: Source | None = None
 ) -> tuple[Document, bool]:
     """The post document for ``url`` (new ones "seen"), marked kind "post" of ``platform``."""
-    doc, created = disc.ensure_document(
-        session, url=url, now=now, source_id=source.id if source else None, status="seen"
+    return disc.ensure_post(
+        session, url=url, platform=platform, now=now, source_id=source.id if source else None
     )
-    if doc.kind != "post" or doc.platform != platform:
-        doc.kind, doc.platform = "post", platform
-        session.add(doc)
-        session.flush()
-    return doc, created
 
 
 def links_by_post(candidates: Sequence[Candidate]) -> dict[str, list[Candidate]]:
@@ -205,20 +200,7 @@ def window_start(posts: Sequence[Observation]) -> datetime | None:
 def posts_since(session: Session, *, source_id: int, since: datetime, exclude: set[str]) -> list[int]:
     """Posts first seen by ``source_id``, published at or after ``since``, not gone, not in ``exclude``;
     the newest first."""
-    rows = session.exec(
-        select(Document.id, Document.url)
-        .join(Version, col(Version.document_id) == Document.id)
-        .where(
-            Document.source_id == source_id,
-            Document.kind == "post",
-            Document.status != "gone",
-            Version.channel == API,
-            Version.seq == 1,
-            col(Version.published) >= since,
-        )
-        .order_by(col(Version.published).desc())
-    )
-    return [doc_id for doc_id, url in rows if doc_id is not None and url not in exclude]
+    return disc.posts_since(session, source_id=source_id, since=since, exclude=exclude)
 
 
 def _first_per_url(observations: Sequence[Observation]) -> list[Observation]:
@@ -231,41 +213,30 @@ def _first_per_url(observations: Sequence[Observation]) -> list[Observation]:
 # --- storing what a post shows --------------------------------------------------------------------
 
 
-def store_post(
+async def store_post(
     svc: Services, document_id: int, observations: Sequence[Observation], *, keep_schedule: bool = False
 ) -> CheckReport:
     """Record the observations in order (history first, the current post last). A post seen again
     is no longer missing, and a gone post that shows up again is revived. ``keep_schedule``: the
     re-check schedule of a post that is not followed (not active) is left as it was."""
-    before = _schedule(svc, document_id) if keep_schedule else None
-    reports = [record_observation(svc, observation, document_id=document_id) for observation in observations]
-    with svc.session() as session:
-        doc = session.get(Document, document_id)
-        assert doc is not None
-        if before is not None and before.status != "active":  # the schedule, not a tombstone's status
-            disc.restore_schedule(
-                session, document_id=document_id, schedule=replace(before, status=doc.status)
-            )
-        if observations and not observations[-1].gone:
-            _revive(session, doc)
-        session.commit()
+    before = await in_writer(lambda: _schedule(svc, document_id)) if keep_schedule else None
+    reports = [
+        await record_observation(svc, observation, document_id=document_id) for observation in observations
+    ]
+    revive = bool(observations) and not observations[-1].gone
+    await in_writer(lambda: _settle(svc, document_id, before, revive))
     return _overall(reports)
 
 
 def _schedule(svc: Services, document_id: int) -> disc.Schedule | None:
     with svc.session() as session:
-        doc = session.get(Document, document_id)
-        return disc.schedule_of(doc) if doc is not None else None
+        return disc.schedule_for(session, document_id=document_id)
 
 
-def _revive(session: Session, doc: Document) -> None:
-    doc.missing_count = 0
-    if doc.status == "gone":
-        assert doc.id is not None
-        linked = disc.linked_stories(session, document_ids=[doc.id]).get(doc.id)
-        doc.status = "active" if linked else "seen"
-    session.add(doc)
-    session.flush()
+def _settle(svc: Services, document_id: int, before: disc.Schedule | None, revive: bool) -> None:
+    with svc.session() as session:
+        disc.settle_post(session, document_id=document_id, schedule=before, revive=revive)
+        session.commit()
 
 
 def _overall(reports: list[CheckReport]) -> CheckReport:
@@ -333,98 +304,43 @@ async def recheck_post(svc: Services, document_id: int) -> CheckReport:
         state = await read_post(svc.fetcher, ref)
         report = await _record_state(svc, document_id, ref, state)
     except SourceError as exc:
-        report = _record_error(svc, document_id, ref, str(exc))
+        report = await _record_error(svc, document_id, ref, str(exc))
     svc.metrics.observe_fetch(report.outcome.value, time.perf_counter() - started)
     return report
 
 
 async def _record_state(svc: Services, document_id: int, ref: PostRef, state: PostState) -> CheckReport:
     if state.gone:
-        return _record_gone(svc, document_id, state)
+        return await _record_gone(svc, document_id, state)
     if state.observation is None:
-        return _record_present(svc, document_id, state)
+        return await _record_present(svc, document_id, state)
     history, problem = await history_for(svc, ref, state.observation, document_id)
-    report = store_post(svc, document_id, [*history, state.observation])
+    report = await store_post(svc, document_id, [*history, state.observation])
     report.http_status = state.status
     if problem:
         report.details["warning"] = problem
     return report
 
 
-def _record_gone(svc: Services, document_id: int, state: PostState) -> CheckReport:
-    now = svc.clock()
-    report = record_channel_gone(svc, document_id, Channel.API, now=now)
-    with svc.session() as session:
-        doc = session.get(Document, document_id)
-        assert doc is not None
-        schedule_next(session, doc, now=now, changed=False)
-        session.commit()
-        missing = doc.missing_count
-    if report.kind == VersionKind.TOMBSTONE.value:
-        svc.metrics.version_created(VersionKind.TOMBSTONE.value, API)
+async def _record_gone(svc: Services, document_id: int, state: PostState) -> CheckReport:
+    report = await record(svc, document_id, Channel.API, Gone())
     report.http_status = state.status
-    report.summary = (
-        "deleted (tombstone written)"
-        if report.kind == VersionKind.TOMBSTONE.value
-        else f"not found ({missing} in a row)"
-    )
     return report
 
 
-def _record_present(svc: Services, document_id: int, state: PostState) -> CheckReport:
+async def _record_present(svc: Services, document_id: int, state: PostState) -> CheckReport:
     """The platform says the post is still there but shows nothing to compare (YouTube oEmbed)."""
-    now = svc.clock()
-    with svc.session() as session:
-        doc = session.get(Document, document_id)
-        assert doc is not None
-        latest = docs.latest_version(session, document_id=document_id, channel=API)
-        if latest is not None:
-            latest.last_confirmed_at = now
-            session.add(latest)
-        doc.last_seen, doc.missing_count = now, 0
-        docs.add_check(
-            session,
-            document_id=document_id,
-            channel=API,
-            at=now,
-            outcome=CheckOutcome.UNCHANGED.value,
-            version_id=latest.id if latest else None,
-            http_status=state.status,
-            url=state.url,
-        )
-        schedule_next(session, doc, now=now, changed=False)
-        session.commit()
-        url, seq = doc.url, latest.seq if latest else None
-    return CheckReport(
-        url=url,
-        outcome=CheckOutcome.UNCHANGED,
-        document_id=document_id,
-        channel=API,
-        seq=seq,
-        http_status=state.status,
-    )
+    capture = Capture(http_status=state.status, fetched=True)
+    check = {"http_status": state.status, "url": state.url}
+    return await record(svc, document_id, Channel.API, Unchanged(), check=check, capture=capture)
 
 
-def _record_error(svc: Services, document_id: int, ref: PostRef, message: str) -> CheckReport:
-    now = svc.clock()
-    with svc.session() as session:
-        doc = session.get(Document, document_id)
-        assert doc is not None
-        docs.add_check(
-            session,
-            document_id=document_id,
-            channel=API,
-            at=now,
-            outcome=CheckOutcome.ERROR.value,
-            error=message,
-        )
-        schedule_next(session, doc, now=now, changed=False)
-        session.commit()
+async def _record_error(svc: Services, document_id: int, ref: PostRef, message: str) -> CheckReport:
+    report = await record(svc, document_id, Channel.API, FetchFailed(message))
+    report.url, report.error = ref.url, message
     svc.metrics.error("social")
     log.warning("post re-check failed", extra={"url": ref.url, "error": message})
-    return CheckReport(
-        url=ref.url, outcome=CheckOutcome.ERROR, document_id=document_id, channel=API, error=message
-    )
+    return report
 
 
 __all__ = [

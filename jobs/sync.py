@@ -61,8 +61,35 @@ def sync_config(session: Session, config: Config, *, now: datetime) -> None:
         names.add(src.name)
     for source in catalog.list_sources(session):
         if source.params.get("origin") == "config" and source.name not in names and source.enabled:
-            source.enabled = False
-            session.add(source)
+            catalog.disable_source(session, source=source)
     for story in config.stories:
         catalog.upsert_story(session, slug=story.slug, now=now, **story_fields(story))
     session.flush()
+    sync_notify(session, config, now=now)
+
+
+def sync_notify(session: Session, config: Config, *, now: datetime) -> None:
+    """Upsert the [[notify]] targets; disable config targets no longer in the file."""
+    from scraper.core.notify import target_kind
+    from storage import notify
+
+    keep: set[tuple[int, str]] = set()
+    for item in config.notify:
+        story = catalog.get_story(session, slug=item.story)
+        assert story.id is not None
+        notify.add_target(
+            session,
+            story_id=story.id,
+            target=item.target,
+            kind=target_kind(item.target),
+            now=now,
+            events=item.events,
+            min_significance=item.min_significance,
+            secret_env=item.secret_env,
+            quiet_hours=item.quiet_hours,
+            digest=item.digest,
+            origin="config",
+            enabled=item.enabled,
+        )
+        keep.add((story.id, item.target))
+    notify.disable_config_targets(session, keep=keep)

@@ -20,13 +20,15 @@ Errors::
      +-- FetchTimeout      connect/read timeout, or total_timeout spent on the network
      +-- ConnectFailed     DNS failure, refused, reset
      +-- BadResponse       malformed HTTP, corrupt or unsupported Content-Encoding
+     +-- Throttled         429/503 with a Retry-After beyond retry_max_wait (.retry_at: when to ask again)
 
 Time budget: ``total_timeout`` bounds the time one ``fetch`` spends on the network (every attempt
 and hop, headers and body). Waiting for a politeness slot or a retry back-off is not counted.
 
 robots.txt (RFC 9309): fetched with the same retries; 2xx is parsed; 4xx (except 429) allows
 everything; 429, 5xx, and a robots.txt that is corrupt, too large or redirects too often disallow the
-whole origin for ROBOTS_ERROR_TTL, then it is fetched again. A host that cannot be reached at all
+whole origin for ROBOTS_ERROR_TTL, then it is fetched again (a Retry-After beyond retry_max_wait
+raises Throttled instead). A host that cannot be reached at all
 raises ConnectFailed / FetchTimeout (for the page URL) and nothing is cached.
 
 Not advertised: br and zstd. The libraries at hand cannot decompress them with an output limit,
@@ -64,6 +66,7 @@ ROBOTS_ERROR_TTL = 600.0
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 THROTTLE_STATUSES = frozenset({429, 503})
 ALLOW_HINT = "STORYTRAIL_ALLOW_HOSTS"
+RETRY_AFTER_LIMIT = 366 * 86400.0  # a longer Retry-After is read as a year
 _DISALLOW_ALL = "User-agent: *\nDisallow: /\n"
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _GZIP = 16 + zlib.MAX_WBITS
@@ -121,6 +124,14 @@ class ConnectFailed(FetchError):  # noqa: N818 (names are the public API)
 
 class BadResponse(FetchError):  # noqa: N818 (names are the public API)
     pass
+
+
+class Throttled(FetchError):  # noqa: N818 (names are the public API)
+    """The host asked for a longer pause than retry_max_wait: given up at once, not waited for."""
+
+    def __init__(self, url: str, message: str, *, retry_at: datetime | None = None) -> None:
+        super().__init__(url, message)
+        self.retry_at = retry_at
 
 
 def is_transient(exc: FetchError) -> bool:
@@ -224,14 +235,14 @@ class FetchResult:
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), or None."""
     text = (value or "").strip()
-    if text.isdigit():
-        return float(text)
+    if text.isascii() and text.isdigit():
+        return min(float(text), RETRY_AFTER_LIMIT)
     try:
         when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
+    return min(max(0.0, (when - now).total_seconds()), RETRY_AFTER_LIMIT)
 
 
 def retry_delay(attempt: int, retry_after: float | None, *, backoff: float, max_wait: float) -> float:
@@ -451,7 +462,7 @@ class BodyReader:
 
 
 def check_content_length(url: str, value: str | None, cap: int) -> None:
-    if value and value.strip().isdigit() and int(value) > cap:
+    if value and value.strip().isascii() and value.strip().isdigit() and int(value) > cap:
         raise BodyTooLarge(url, f"Content-Length {int(value)} exceeds max_body_bytes={cap}")
 
 
@@ -530,7 +541,16 @@ class Politeness:
         host.strikes += 1
         cfg = self._config
         delay = retry_delay(host.strikes, retry_after, backoff=cfg.retry_backoff, max_wait=cfg.retry_max_wait)
+        if retry_after is not None and retry_after > cfg.retry_max_wait:
+            delay = retry_after  # too long to wait for: requests to the host are refused until then
         host.not_before = max(host.not_before, self._now() + delay)
+
+    def quiet_until(self, name: str) -> datetime | None:
+        """The end of a pause the host asked for that is longer than retry_max_wait, or None."""
+        host = self._hosts.get(name)
+        if host is None or host.not_before - self._now() <= self._config.retry_max_wait:
+            return None
+        return datetime.fromtimestamp(host.not_before, UTC)
 
     def _now(self) -> float:
         return self._clock().timestamp()
@@ -628,6 +648,41 @@ class Fetcher:
         exchange, chain = await self._follow(url, headers, budget, robots=check_robots)
         return self._result(url, exchange, chain, budget)
 
+    async def refusal(self, url: str) -> BadURL | BlockedAddress | None:
+        """Why ``url`` is refused before any request (scheme, host, address guard), or None.
+
+        DNS trouble is not a refusal: the fetch itself reports it.
+        """
+        try:
+            await self._guard(url, _host_of(url))
+        except (BadURL, BlockedAddress) as exc:
+            return exc
+        except FetchError:
+            return None
+        return None
+
+    async def post_json(self, url: str, body: bytes, *, headers: dict[str, str]) -> FetchResult:
+        """POST a JSON ``body`` once (notification webhooks). The address guard and the timeouts
+        apply; robots.txt, redirects and retries do not (the delivery queue retries)."""
+        budget = _Budget(self.config.total_timeout)
+        host = _host_of(url)
+        await self._guard(url, host)
+        sent = {"Content-Type": "application/json", "Accept": "*/*", **headers}
+        request = self._client.build_request("POST", url, content=body, headers=sent)
+        async with self._network(url, budget):
+            response = await self._client.send(request, stream=True)
+            try:
+                received_at = self._clock()
+                self._check_peer(url, host, response)
+                data = await read_body(response, url, min(self.config.max_body_bytes, 1 << 20))
+            finally:
+                await response.aclose()
+        return self._result(url, _Exchange(response, data, received_at), [url], budget)
+
+    async def check_address(self, url: str) -> None:
+        """Raise BlockedAddress if ``url``'s host is (or resolves to) a non-public address."""
+        await self._guard(url, _host_of(url))
+
     async def robots_allowed(self, url: str) -> bool:
         if not self.config.respect_robots:
             return True
@@ -677,11 +732,33 @@ class Fetcher:
                 await self._sleep(self._retry_delay(attempt, None))
                 continue
             status = exchange.response.status_code
+            if should_retry(status):
+                self._refuse_long_wait(url, status, self._retry_after(exchange.response))
             if attempt > limit or not should_retry(status):
                 return exchange
             await self._sleep(self._retry_delay(attempt, self._retry_after(exchange.response)))
 
+    def _refuse_long_wait(self, url: str, status: int, retry_after: float | None) -> None:
+        """A Retry-After beyond retry_max_wait: fail now; the host is left alone until then."""
+        limit = self.config.retry_max_wait
+        if retry_after is None or retry_after <= limit:
+            return
+        until = self._clock() + timedelta(seconds=retry_after)
+        raise Throttled(
+            url,
+            f"HTTP {status} with Retry-After {retry_after:g}s, more than retry_max_wait={limit:g}s: "
+            f"gave up at once; the host is not asked again before {until:%Y-%m-%d %H:%M:%S} UTC",
+            retry_at=until,
+        )
+
     async def _send(self, url: str, host: str, headers: dict[str, str], budget: _Budget) -> _Exchange:
+        until = self._gate.quiet_until(host)
+        if until is not None:
+            raise Throttled(
+                url,
+                f"{host} asked for a pause (Retry-After) until {until:%Y-%m-%d %H:%M:%S} UTC: not asked now",
+                retry_at=until,
+            )
         request = self._client.build_request("GET", url, headers=headers)
         async with self._gate.slot(host), self._network(url, budget):
             response = await self._client.send(request, stream=True)
@@ -807,6 +884,8 @@ class Fetcher:
             if cached is None or self._clock() >= cached.expires:
                 try:
                     cached = self._robots[key] = await self._load_robots(key)
+                except Throttled as exc:
+                    raise Throttled(url, f"{key}: {exc.message}", retry_at=exc.retry_at) from exc
                 except (ConnectFailed, FetchTimeout) as exc:
                     raise type(exc)(url, f"{key} could not be fetched first: {exc.message}") from exc
             return cached
@@ -828,7 +907,7 @@ class Fetcher:
         headers = {"Accept": "text/plain,*/*;q=0.5"}
         try:
             exchange, _ = await self._follow(url, headers, budget, robots=False)
-        except (ConnectFailed, FetchTimeout):
+        except (ConnectFailed, FetchTimeout, Throttled):
             raise
         except FetchError as exc:
             return None, "", f"could not be fetched ({exc.message})"

@@ -19,9 +19,10 @@ class BlobMissing(LookupError):  # noqa: N818 - reads better at the call site
         self.sha256 = sha256
 
 
-def put_blob(session: Session, *, data: bytes, now: datetime) -> str:
-    """Store ``data`` unless a blob with the same sha256 exists; return the sha256."""
-    sha = hashlib.sha256(data).hexdigest()
+def put_blob(session: Session, *, data: bytes, now: datetime, sha256: str | None = None) -> str:
+    """Store ``data`` unless a blob with the same sha256 exists; return the sha256 (``sha256``:
+    the caller's digest of ``data``, so it is not computed twice)."""
+    sha = sha256 or hashlib.sha256(data).hexdigest()
     if session.get(Blob, sha) is None:
         packed = zstandard.ZstdCompressor(level=LEVEL).compress(data)
         session.add(Blob(sha256=sha, size=len(data), data=packed, created_at=now))

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from storage import events
 from storage.documents import NotFoundError
 from storage.models import Document, Source, Story, StoryDocument
 
@@ -76,6 +77,13 @@ def upsert_story(session: Session, *, slug: str, now: datetime, **fields: Any) -
     return story, created
 
 
+def disable_source(session: Session, *, source: Source) -> None:
+    """A source no longer polled (kept, with everything it found)."""
+    source.enabled = False
+    session.add(source)
+    session.flush()
+
+
 def link_story_document(
     session: Session,
     *,
@@ -113,6 +121,11 @@ def link_story_document(
     )
     session.add(link)
     session.flush()
+    doc = session.get(Document, document_id)
+    details = {"via": via, "score": score, "reason": reason, "source_id": source_id}
+    events.new_coverage(
+        session, story_id=story_id, document_id=document_id, at=now, url=doc.url if doc else "", **details
+    )
     return link, True
 
 

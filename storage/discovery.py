@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from storage import catalog
+from storage import catalog, events
 from storage import documents as docs
 from storage.models import Check, Document, DocumentAlias, Source, Story, StoryDocument, Version
 
@@ -51,6 +51,132 @@ def ensure_document(
             )
     except IntegrityError:
         return docs.get_document(session, url=url), False
+
+
+def ensure_entry_document(
+    session: Session,
+    *,
+    url: str,
+    guid: str | None,
+    now: datetime,
+    source_id: int | None = None,
+    status: str = "seen",
+    kind: str = "article",
+) -> tuple[Document, bool]:
+    """The document of a feed entry: by its URL, else by its stable id (``guid``: RSS guid, Atom
+    id). An entry whose id names a document under another URL moved: the new URL becomes the
+    document's URL (the old one an alias) and a ``moved`` event is written, so the entry's edits
+    stay in one history. A new document is registered under the id."""
+    if not guid:
+        return ensure_document(session, url=url, now=now, source_id=source_id, status=status, kind=kind)
+    key = docs.guid_key(guid)
+    by_url = docs.find_document(session, url=url)
+    by_guid = docs.find_document(session, url=key)
+    if by_url is None and by_guid is not None:
+        old = by_guid.url
+        if promote_url(session, document=by_guid, url=url):
+            assert by_guid.id is not None
+            events.moved(session, document_id=by_guid.id, at=now, from_url=old, to_url=url, guid=guid)
+            return by_guid, False
+    doc, created = ensure_document(session, url=url, now=now, source_id=source_id, status=status, kind=kind)
+    if by_guid is None:
+        _register_guid(session, doc, key)
+    return doc, created
+
+
+def _register_guid(session: Session, doc: Document, key: str) -> None:
+    assert doc.id is not None
+    try:
+        with session.begin_nested():
+            session.add(DocumentAlias(url=key, document_id=doc.id))
+    except IntegrityError:  # another worker registered it first
+        pass
+
+
+def enrol_url(
+    session: Session,
+    *,
+    url: str,
+    now: datetime,
+    story_slug: str | None = None,
+    via: str = "manual",
+    source_id: int | None = None,
+) -> int:
+    """The document for ``url`` made one that is followed (``storytrail check``), linked to the
+    story ``story_slug`` when given; its id."""
+    doc, _ = docs.get_or_create_document(session, url=url, now=now, source_id=source_id)
+    if doc.status in ("seen", "retired"):
+        doc.status = "active"
+    assert doc.id is not None
+    if story_slug:
+        story = catalog.get_story(session, slug=story_slug)
+        assert story.id is not None
+        catalog.link_story_document(
+            session,
+            story_id=story.id,
+            document_id=doc.id,
+            now=now,
+            via=via,
+            reason=f"added by {via}",
+            source_id=source_id,
+        )
+    session.add(doc)
+    session.flush()
+    return doc.id
+
+
+def ensure_post(
+    session: Session, *, url: str, platform: str, now: datetime, source_id: int | None = None
+) -> tuple[Document, bool]:
+    """The post document for ``url`` (new ones "seen"), marked kind "post" of ``platform``."""
+    doc, created = ensure_document(session, url=url, now=now, source_id=source_id, status="seen")
+    if doc.kind != "post" or doc.platform != platform:
+        doc.kind, doc.platform = "post", platform
+        session.add(doc)
+        session.flush()
+    return doc, created
+
+
+def posts_since(session: Session, *, source_id: int, since: datetime, exclude: set[str]) -> list[int]:
+    """Posts first seen by ``source_id``, published at or after ``since``, not gone, not in ``exclude``;
+    the newest first."""
+    rows = session.exec(
+        select(Document.id, Document.url)
+        .join(Version, col(Version.document_id) == Document.id)
+        .where(
+            Document.source_id == source_id,
+            Document.kind == "post",
+            Document.status != "gone",
+            Version.channel == "api",
+            Version.seq == 1,
+            col(Version.published) >= since,
+        )
+        .order_by(col(Version.published).desc())
+    )
+    return [doc_id for doc_id, url in rows if doc_id is not None and url not in exclude]
+
+
+def schedule_for(session: Session, *, document_id: int) -> Schedule | None:
+    doc = session.get(Document, document_id)
+    return schedule_of(doc) if doc is not None else None
+
+
+def settle_post(session: Session, *, document_id: int, schedule: Schedule | None, revive: bool) -> None:
+    """After a post's observations: put back the schedule of a post that is not followed
+    (``schedule``, its status left as the observations made it), and revive a post seen again
+    (no longer missing; a gone post active again when a story follows it, else seen)."""
+    doc = session.get(Document, document_id)
+    if doc is None:
+        return
+    if schedule is not None and schedule.status != "active":
+        restore_schedule(session, document_id=document_id, schedule=replace(schedule, status=doc.status))
+    if revive:
+        doc.missing_count = 0
+        if doc.status == "gone":
+            linked = linked_stories(session, document_ids=[document_id]).get(document_id)
+            doc.status = "active" if linked else "seen"
+        session.add(doc)
+        session.flush()
 
 
 def page_version_ids(session: Session, *, document_ids: Iterable[int]) -> set[int]:

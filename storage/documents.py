@@ -72,9 +72,18 @@ def add_alias(session: Session, *, document: Document, url: str) -> bool:
     return True
 
 
+GUID_PREFIX = "guid:"  # an alias row that holds a feed entry's stable id, not a URL
+
+
+def guid_key(guid: str) -> str:
+    """The alias row under which a feed entry's stable id (RSS guid, Atom id) names its document."""
+    return GUID_PREFIX + guid
+
+
 def aliases(session: Session, *, document_id: int) -> list[str]:
+    """The other URLs of a document (its feed entry ids left out)."""
     rows = session.exec(select(DocumentAlias.url).where(DocumentAlias.document_id == document_id))
-    return sorted(rows)
+    return sorted(url for url in rows if not url.startswith(GUID_PREFIX))
 
 
 def history(session: Session, *, document_id: int, channel: str) -> list[Prior]:

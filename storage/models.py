@@ -206,3 +206,81 @@ class Event(SQLModel, table=True):
     significance: float | None = None
     summary: str = ""  # the one-line text a person reads (timeline, feed entry, notification)
     data: dict[str, Any] = _json(dict)  # kind-specific details: old/new title, revert_of, from_url...
+
+
+class NotifyTarget(SQLModel, table=True):
+    """Where a story's events are sent: a webhook URL or an Apprise URL, with its filters.
+
+    ``cursor``: events up to this id have been considered for this target (deliveries fan out
+    from there; events before the target existed are never sent).
+    """
+
+    __tablename__ = "notify_target"
+    id: int | None = Field(default=None, primary_key=True)
+    story_id: int = Field(foreign_key="story.id", index=True, ondelete="CASCADE")
+    target: str  # http(s) webhook URL or any Apprise URL
+    kind: str = Field(default="webhook", max_length=16)  # webhook | apprise
+    events: list[str] = _json(list)  # event kinds; empty: the default set
+    min_significance: float | None = None
+    secret_env: str | None = Field(default=None, max_length=120)  # name of the variable, never the secret
+    quiet_hours: str | None = Field(default=None, max_length=16)  # "22:00-07:00" (UTC)
+    digest: str | None = Field(default=None, max_length=32)  # "1h": one message per interval
+    enabled: bool = True
+    origin: str = Field(default="cli", max_length=8)  # config | cli
+    cursor: int = 0
+    created_at: datetime | None = _time()
+
+
+class Delivery(SQLModel, table=True):
+    """One event for one target. (event_id, target_id) is the idempotency key a receiver sees."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "target_id", name="uq_delivery_event_target"),
+        sa.Index("ix_delivery_target_status_event", "target_id", "status", "event_id"),
+        sa.Index("ix_delivery_status_next_attempt", "status", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", ondelete="CASCADE")
+    target_id: int = Field(foreign_key="notify_target.id", ondelete="CASCADE")
+    status: str = Field(default="pending", max_length=8)  # pending | sent | dead
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    lease_owner: str | None = Field(default=None, max_length=120)
+    lease_until: datetime | None = _time()
+    last_error: str | None = None
+    sent_at: datetime | None = _time()
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class NoiseRule(SQLModel, table=True):
+    """An ignore rule learnt from a site's history (scraper.core.noise): proposed, then accepted."""
+
+    __tablename__ = "noise_rule"
+    __table_args__ = (sa.UniqueConstraint("site", "rule", name="uq_noise_rule_site_rule"),)
+    id: int | None = Field(default=None, primary_key=True)
+    site: str = Field(max_length=255, index=True)  # host name, without www.
+    rule: str  # a regex, multi-line mode, as the ignore rules take them
+    scope: str = Field(max_length=8)  # site | page
+    status: str = Field(default="proposed", max_length=16)  # proposed | accepted
+    pages: int = 0
+    changes: int = 0
+    false_versions: int = 0
+    examples: list[str] = _json(list)
+    reason: str = ""
+    proposed_at: datetime = Field(sa_type=UTCDateTime)
+    accepted_at: datetime | None = _time()
+
+
+class StoryEvent(SQLModel, table=True):
+    """Which events belong to which story's timeline: a read index, kept by database triggers
+    (migration 0008), never written by code. A ``new_coverage`` event belongs to its own story; a
+    document's event (story_id NULL) to every story the document is linked to, including stories
+    that link it later. ``at`` and ``kind`` are copied from the event so a timeline page is one
+    range read of ``(story_id, at, event_id)``, whatever the story's size."""
+
+    __tablename__ = "story_event"
+    __table_args__ = (sa.Index("ix_story_event_story_at", "story_id", "at", "event_id"),)
+    story_id: int = Field(foreign_key="story.id", primary_key=True, ondelete="CASCADE")
+    event_id: int = Field(foreign_key="event.id", primary_key=True, index=True, ondelete="CASCADE")
+    at: datetime = Field(sa_type=UTCDateTime)
+    kind: str = Field(max_length=24)

@@ -430,10 +430,8 @@ def version_page(
     if cursor is not None:
         after_channel, after_seq = decode_cursor(cursor, (str, int))
         query = query.where(
-            sa.or_(
-                col(Version.channel) > after_channel,
-                sa.and_(col(Version.channel) == after_channel, col(Version.seq) > after_seq),
-            )
+            col(Version.channel) >= after_channel,
+            sa.or_(col(Version.channel) > after_channel, col(Version.seq) > after_seq),
         )
     query = query.order_by(col(Version.channel), col(Version.seq)).limit(limit + 1)
     rows = [_info(r) for r in session.execute(query)]
@@ -549,11 +547,10 @@ def change_page(
         query = query.where(col(Document.kind) == document_kind)
     if cursor is not None:
         at, last_id = decode_cursor(cursor, (datetime, int))
+        # a range on the index (observed_at <= at), then ties by id: deep pages cost what the first does
         query = query.where(
-            sa.or_(
-                col(Version.observed_at) < at,
-                sa.and_(col(Version.observed_at) == at, col(Version.id) < last_id),
-            )
+            col(Version.observed_at) <= at,
+            sa.or_(col(Version.observed_at) < at, col(Version.id) < last_id),
         )
     query = query.order_by(col(Version.observed_at).desc(), col(Version.id).desc()).limit(limit + 1)
     rows = [Change(_info(r[:-1]), r[-1]) for r in session.execute(query)]

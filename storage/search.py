@@ -4,10 +4,19 @@ Search text is a list of words that must all occur; ``"quoted words"`` is a phra
 prefix, ``-word`` (or ``-"a phrase"``) excludes. Anything else in the text is taken literally:
 punctuation and quotes never make the backend raise: each term is handed to the backend's own
 tokenizer as a quoted FTS5 string or as ``phraseto_tsquery`` text, never as query syntax.
-Matching is case-insensitive, accent-sensitive and without stemming on both backends (FTS5
-``unicode61 remove_diacritics 0``; PostgreSQL ``simple`` configuration), so they find the same
-versions (but for rare tokenizer differences: PostgreSQL keeps ``U.S.`` or ``e-mail`` as
-words of their own and also indexes their parts).
+Matching is case-insensitive, accent-insensitive and without stemming on both backends (FTS5
+``unicode61 remove_diacritics 2``; PostgreSQL's ``storytrail_search`` configuration: ``simple``
+after ``unaccent``, migration 0008), so ``Kyiv`` finds ``Kyïv`` and both find the same versions
+(but for rare tokenizer differences: PostgreSQL keeps ``U.S.`` or ``e-mail`` as words of their
+own and also indexes their parts). A PostgreSQL whose role could not create the ``unaccent``
+extension searches accent-sensitively.
+
+Ranking costs what a page of hits costs, not what every match of a frequent word would: the
+index hands back at most :data:`CANDIDATES` matching versions (the most recently stored first:
+FTS5 reads its doclists backwards, PostgreSQL walks the primary key backwards or sorts the GIN
+matches by id), only those are ranked (bm25, title 4 / byline 2 / text 1; ``ts_rank_cd``), and
+snippets are made for the returned hits only. A word matched by fewer versions than that is
+ranked over all of its matches.
 
 By default only the latest version of each document and channel is searched ("what the
 coverage says now"); ``all_versions=True`` searches every version, so a sentence that was later
@@ -36,6 +45,8 @@ from storage.types import UTCDateTime
 
 MARK_START, MARK_END = "\ue000", "\ue001"  # private-use sentinels around matches in snippets
 SNIPPET_TOKENS = 24
+CANDIDATES = 1000  # matching versions ranked at most (the newest); see the module docstring
+TS_CONFIG = "storytrail_search"  # PostgreSQL text search configuration (migration 0008)
 _WORD = re.compile(r"[^\W_]+")
 _TERM = re.compile(r'(-?)("[^"]*"|“[^”]*”|\S+)')
 _MARKED = re.compile(f"{MARK_START}(.*?){MARK_END}", re.DOTALL)
@@ -119,10 +130,10 @@ def tsquery_sql(terms: tuple[Term, ...]) -> tuple[str, dict[str, str]]:
         name = f"t{at}"
         if term.prefix:
             params[name] = prefix_tsquery(term)
-            expression = f"to_tsquery('simple', :{name})"
+            expression = f"to_tsquery('{TS_CONFIG}', :{name})"
         else:
             params[name] = term.text
-            expression = f"phraseto_tsquery('simple', :{name})"
+            expression = f"phraseto_tsquery('{TS_CONFIG}', :{name})"
         parts.append(f"!!{expression}" if term.negated else expression)
     return " && ".join(parts), params
 
@@ -165,6 +176,27 @@ class SearchHit:
             "observed_at": self.observed_at.isoformat().replace("+00:00", "Z"), "title": self.title,
             "rank": self.rank, "snippet": self.snippet(), "snippet_parts": [list(p) for p in self.parts],
         }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentHit:
+    """One article (or post) in a result list: its best hit and its other matching channels and
+    versions (a feed entry and its page are one article to a reader)."""
+
+    best: SearchHit
+    others: tuple[SearchHit, ...] = ()
+
+    @property
+    def hits(self) -> tuple[SearchHit, ...]:
+        return (self.best, *self.others)
+
+
+def by_document(hits: list[SearchHit]) -> list[DocumentHit]:
+    """``hits`` grouped by document, in the order of each document's best hit."""
+    groups: dict[int, list[SearchHit]] = {}
+    for hit in hits:
+        groups.setdefault(hit.document_id, []).append(hit)
+    return [DocumentHit(group[0], tuple(group[1:])) for group in groups.values()]
 
 
 def split_marked(snippet: str) -> tuple[tuple[str, bool], ...]:
@@ -225,13 +257,13 @@ def search(
 
 def _statement(dialect: str, terms: tuple[Term, ...], f: Filters, limit: int) -> tuple[Any, dict[str, Any]]:
     where, params = _filters(f)
-    params["limit"] = limit
+    params["limit"], params["candidates"] = limit, max(limit, CANDIDATES)
     if dialect == "sqlite":
         sql, params["match"] = _SQLITE.format(where=where), fts5_match(terms)
         params |= {"start": MARK_START, "end": MARK_END, "ellipsis": "…", "tokens": SNIPPET_TOKENS}
     elif dialect == "postgresql":
         query, query_params = tsquery_sql(terms)
-        sql = _POSTGRES.format(where=where, query=query)
+        sql = _POSTGRES.format(where=where, query=query, config=TS_CONFIG)
         params |= query_params
         params["options"] = f'StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=35, MinWords=15, ' \
                             'MaxFragments=2, FragmentDelimiter=" … "'  # fmt: skip
@@ -273,28 +305,44 @@ _LATEST = (
 )
 
 _SQLITE = """
+WITH candidates AS (
+    SELECT version_fts.rowid AS id, -bm25(version_fts, 4.0, 2.0, 1.0) AS score
+    FROM version_fts
+    JOIN version v ON v.id = version_fts.rowid
+    JOIN document d ON d.id = v.document_id
+    WHERE version_fts MATCH :match AND {where}
+    ORDER BY version_fts.rowid DESC
+    LIMIT :candidates
+), best AS (
+    SELECT id, score FROM candidates ORDER BY score DESC, id DESC LIMIT :limit
+)
 SELECT v.id AS version_id, v.document_id, d.url, v.channel, v.seq, v.kind, v.observed_at, v.title,
-       snippet(version_fts, -1, :start, :end, :ellipsis, :tokens) AS snippet,
-       -bm25(version_fts, 4.0, 2.0, 1.0) AS score
-FROM version_fts
-JOIN version v ON v.id = version_fts.rowid
+       snippet(version_fts, -1, :start, :end, :ellipsis, :tokens) AS snippet, best.score
+FROM best
+JOIN version_fts ON version_fts.rowid = best.id AND version_fts MATCH :match
+JOIN version v ON v.id = best.id
 JOIN document d ON d.id = v.document_id
-WHERE version_fts MATCH :match AND {where}
-ORDER BY score DESC, v.observed_at DESC, v.id DESC
-LIMIT :limit
+ORDER BY best.score DESC, v.observed_at DESC, v.id DESC
 """
 
 _POSTGRES = """
-WITH hits AS (
-    SELECT v.id AS version_id, v.document_id, d.url, v.channel, v.seq, v.kind, v.observed_at, v.title,
-           ts_rank_cd(v.search_tsv, {query}) AS score
+WITH candidates AS MATERIALIZED (
+    SELECT v.id
     FROM version v
     JOIN document d ON d.id = v.document_id
     WHERE v.search_tsv @@ ({query}) AND {where}
+    ORDER BY v.id DESC
+    LIMIT :candidates
+), hits AS (
+    SELECT v.id AS version_id, v.document_id, d.url, v.channel, v.seq, v.kind, v.observed_at, v.title,
+           ts_rank_cd(v.search_tsv, {query}) AS score
+    FROM candidates c
+    JOIN version v ON v.id = c.id
+    JOIN document d ON d.id = v.document_id
     ORDER BY score DESC, v.observed_at DESC, v.id DESC
     LIMIT :limit
 )
-SELECT hits.*, ts_headline('simple', CASE WHEN to_tsvector('simple', left(v.text, 500000)) @@ ({query})
+SELECT hits.*, ts_headline('{config}', CASE WHEN to_tsvector('{config}', left(v.text, 500000)) @@ ({query})
                                          THEN left(v.text, 500000)
                                          ELSE concat_ws(E'\\n', v.title, v.byline, left(v.text, 500000)) END,
                            {query}, :options) AS snippet

@@ -1,11 +1,15 @@
-"""Helpers for tests of the Fetcher against misbehaving servers: fake time, compression bombs,
-a closed port, a concurrency probe, a transport that records what reached the network."""
+"""Helpers for tests against misbehaving servers: fake time, compression bombs, a closed port, a
+concurrency probe, a transport that records what reached the network, and a raw TCP server that
+can send anything at all (tests/test_hostile.py runs the CLI against it)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+import struct
 import threading
+import time
 import zlib
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -101,3 +105,124 @@ def fake_dns(table: dict[str, list[str]]) -> Callable[[str], Awaitable[list[str]
         return table[host]
 
     return resolve
+
+
+def deflate_bomb(total: int, block: int = 1024 * 1024) -> Iterator[bytes]:
+    """zlib-wrapped deflate of ``total`` zero bytes, compressed lazily."""
+    z = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS)
+    zeros = bytes(block)
+    for _ in range(total // block):
+        if out := z.compress(zeros):
+            yield out
+    yield z.flush()
+
+
+# --------------------------------------------------------------------------- a raw server
+
+RawRoute = Callable[[socket.socket], None]
+
+
+def send_all(conn: socket.socket, data: bytes) -> None:
+    with contextlib.suppress(OSError):
+        conn.sendall(data)
+
+
+def http_head(status: int = 200, headers: dict[str, str] | None = None) -> bytes:
+    lines = [f"HTTP/1.1 {status} X", "Connection: close", *(f"{k}: {v}" for k, v in (headers or {}).items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def reply(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> RawRoute:
+    """A route that answers ``body`` with a Content-Length."""
+    head = http_head(status, {"Content-Length": str(len(body)), **(headers or {})})
+
+    def route(conn: socket.socket) -> None:
+        send_all(conn, head + body)
+
+    return route
+
+
+def stream(chunks: Callable[[], Iterator[bytes]], headers: dict[str, str], pause: float = 0.0) -> RawRoute:
+    """A route that sends a head, then ``chunks()`` as the raw body (ended by closing)."""
+
+    def route(conn: socket.socket) -> None:
+        send_all(conn, http_head(200, headers))
+        try:
+            for chunk in chunks():
+                conn.sendall(chunk)
+                if pause:
+                    time.sleep(pause)
+        except OSError:
+            pass
+
+    return route
+
+
+def reset(conn: socket.socket) -> None:
+    """Close with a TCP RST instead of an answer."""
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 that hands each connection to the route of its request path, so
+    a test can send anything at all: drips, endless headers, resets, garbage, half answers.
+
+    A TLS ClientHello (a client speaking https to this plain port) gets a plain HTTP answer.
+    Unknown paths (robots.txt included) get a 404.
+    """
+
+    def __init__(self) -> None:
+        self.routes: dict[str, RawRoute] = {}
+        self.hits: dict[str, int] = {}
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._sock.getsockname()[1])
+        self.base = f"http://127.0.0.1:{self.port}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def __enter__(self) -> RawServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._sock.close()
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def _accept(self) -> None:
+        self._sock.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(10)
+            try:
+                head = self._read_head(conn)
+            except OSError:
+                return
+            if head.startswith(b"\x16"):  # TLS handshake on a plain port
+                send_all(conn, http_head(400) + b"plain HTTP here")
+                return
+            parts = head.split(b" ", 2)
+            path = parts[1].decode("latin-1") if len(parts) > 1 else "/"
+            self.hits[path] = self.hits.get(path, 0) + 1
+            route = self.routes.get(path) or reply(b"not found", 404)
+            with contextlib.suppress(OSError):
+                route(conn)
+
+    @staticmethod
+    def _read_head(conn: socket.socket) -> bytes:
+        data = b""
+        while b"\r\n\r\n" not in data and len(data) < 65536:
+            chunk = conn.recv(4096)
+            if not chunk or chunk.startswith(b"\x16"):
+                return data + chunk
+            data += chunk
+        return data

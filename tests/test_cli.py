@@ -134,7 +134,8 @@ def test_init_writes_sample_config_and_sources(tmp_path: Path):
     assert "ok" in cli("config", "check", cwd=tmp_path).stdout
     cli("sources", "add", "world", "https://news.example/rss.xml", "--every", "5m", "--db", db, cwd=tmp_path)
     listed = json.loads(cli("sources", "list", "--db", db, "--json", cwd=tmp_path).stdout)
-    assert [(s["name"], s["every"]) for s in listed] == [("world", "5m")]
+    assert [(s["name"], s["every"]) for s in listed if s["enabled"]] == [("world", "5m")]
+    assert len(listed) > 1  # the sample's public feeds, switched off
     assert_one_line_error(
         cli(
             "sources",
@@ -151,7 +152,8 @@ def test_init_writes_sample_config_and_sources(tmp_path: Path):
         "--kind",
     )
     cli("sources", "remove", "world", "--db", db, cwd=tmp_path)
-    assert json.loads(cli("sources", "list", "--db", db, "--json", cwd=tmp_path).stdout) == []
+    left = json.loads(cli("sources", "list", "--db", db, "--json", cwd=tmp_path).stdout)
+    assert [s["name"] for s in left if s["name"] == "world" or s["enabled"]] == []
     assert_one_line_error(cli("sources", "remove", "world", "--db", db, cwd=tmp_path, check=False), "world")
 
 

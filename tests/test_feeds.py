@@ -191,7 +191,7 @@ def test_json_feed_is_detected_by_its_first_byte_whatever_the_content_type():
         (b'{"hello": "world"}', None, "not a JSON Feed"),
         (b'{"version": "https://jsonfeed.org/version/1", "items": 3}', None, "without an items list"),
         (b"[1, 2, 3]", None, "not a JSON Feed"),
-        (gzip.compress(b"<rss/>"), None, "gzip"),
+        (gzip.compress(b"<rss/>", mtime=0), None, "gzip"),
     ],
 )
 def test_unusable_bodies_raise_feed_error(body, content_type, cause):
@@ -491,3 +491,25 @@ def test_malformed_corpus_feeds_without_entries_raise(corpus, relative):
     with pytest.raises(FeedError) as caught:
         parse_feed(corpus_file(corpus, relative), BASE + relative)
     assert str(caught.value).startswith(BASE + relative + ": not a usable feed: ")
+
+
+def test_max_entries_reads_the_newest_and_counts_the_rest() -> None:
+    from scraper.sources.base import newest_first
+
+    days = [3, 1, 5, 2, 4]
+    items = "".join(
+        f"<item><title>d{d}</title><link>https://a.example/{d}</link>"
+        f"<pubDate>{d:02d} Dec 2025 10:00:00 GMT</pubDate></item>"
+        for d in days
+    )
+    body = (
+        f'<rss version="2.0"><channel><title>t</title>{items}<item><title>none</title></item></channel></rss>'
+    )
+    whole = parse_feed(body.encode(), "https://a.example/feed")
+    capped = parse_feed(body.encode(), "https://a.example/feed", max_entries=2)
+    assert (
+        [c.title for c in capped.entries]
+        == ["d5", "d4"]
+        == [c.title for c in newest_first(whole.entries, 2)[0]]
+    )
+    assert capped.left_out == 4  # three older dated entries and the undated one, never read

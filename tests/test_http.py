@@ -39,6 +39,7 @@ from scraper.http import (
     FetchResult,
     FetchTimeout,
     RobotsDenied,
+    Throttled,
     TooManyRedirects,
     blocked_reason,
     is_blocked_ip,
@@ -314,7 +315,7 @@ async def test_gzip_and_deflate_bodies_are_decoded(server: LocalServer, fake: Fa
     ("body", "encoding", "match"),
     [
         (b"this is not gzip at all", "gzip", "corrupt gzip body"),
-        (gzip.compress(b"<p>" * 1000)[:-30], "gzip", "truncated"),
+        (gzip.compress(b"<p>" * 1000, mtime=0)[:-30], "gzip", "truncated"),
         (b"\x78\x9c garbage", "deflate", "corrupt deflate body"),
         (b"whatever", "br", "unsupported Content-Encoding 'br'"),
     ],
@@ -467,12 +468,30 @@ async def test_503_then_200_honours_retry_after(server: LocalServer, fake: FakeT
     assert server.hits("/a") == 3
 
 
-async def test_retry_after_is_capped(server: LocalServer, fake: FakeTime) -> None:
+async def test_retry_after_beyond_max_wait_gives_up_at_once(server: LocalServer, fake: FakeTime) -> None:
     server.route("/a", handler=lambda _r: html("busy", 503, {"Retry-After": "3600"}))
-    async with fetcher(fake, retries=1, retry_max_wait=60.0) as f:
-        result = await f.fetch(server.url("/a"))
-    assert result.status == 503  # retries exhausted: the last response is the result
-    assert fake.sleeps == [60.0]
+    server.route("/b", "<p>b</p>")
+    async with fetcher(fake, retries=3, retry_max_wait=60.0, respect_robots=False) as f:
+        with pytest.raises(Throttled, match="Retry-After 3600s, more than retry_max_wait=60s") as caught:
+            await f.fetch(server.url("/a"))
+        assert caught.value.retry_at == fake.now + timedelta(seconds=3600)
+        assert fake.sleeps == []  # never waited
+        with pytest.raises(Throttled, match="asked for a pause"):  # the host's back-off holds
+            await f.fetch(server.url("/b"))
+        assert server.hits("/b") == 0
+        fake.advance(3601)
+        assert (await f.fetch(server.url("/b"))).status == 200
+    assert server.hits("/a") == 1
+
+
+async def test_robots_429_with_a_long_retry_after_is_throttled(server: LocalServer, fake: FakeTime) -> None:
+    server.route("/robots.txt", handler=lambda _r: html("busy", 429, {"Retry-After": "99999"}))
+    server.route("/a", "<p>a</p>")
+    async with fetcher(fake, retries=3) as f:
+        with pytest.raises(Throttled, match="robots.txt: HTTP 429 with Retry-After 99999s") as caught:
+            await f.fetch(server.url("/a"))
+    assert caught.value.retry_at == fake.now + timedelta(seconds=99999)
+    assert server.hits("/a") == 0 and server.hits("/robots.txt") == 1
 
 
 async def test_5xx_retries_back_off_exponentially(server: LocalServer, fake: FakeTime) -> None:

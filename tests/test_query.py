@@ -319,7 +319,9 @@ def test_compile_never_raises_anything_but_query_error(text):
 
 @given(queries(), word_lists, word_lists)
 def test_the_fast_check_and_the_term_collection_agree(query, title, summary):
-    from scraper.core.query import _evaluate, _matches
+    from scraper.core.query import _evaluate, _matches, _Text
 
     compiled, prepared = compile_query(query), prepare_fields(fields_of(title, summary))
-    assert _matches(compiled.root, prepared) == (_evaluate(compiled.root, prepared) is not None)
+    for languages in (None, ("en", "pl")):
+        text = _Text(prepared, languages)
+        assert _matches(compiled.root, text) == (_evaluate(compiled.root, text) is not None)

@@ -69,7 +69,7 @@ async def test_story_list(arc, web):
 
 async def test_story_timeline_page(arc, web):
     a = doc_id(web, arc.url_a)
-    tree = parse(web.get("/stories/valdai"))
+    tree = parse(web.get("/stories/valdai", params={"order": "asc"}))  # newest first by default
     events = tree.xpath("//ol[@id='timeline']/li")
     assert [e.xpath(".//span[contains(@class,'kind')]")[0].text for e in events] == [
         "discovered",
@@ -279,3 +279,23 @@ def test_templates_and_static_files_are_package_data():
         p for folder in ("templates", "static") for p in (ROOT / "api" / folder).iterdir() if p.is_file()
     ]
     assert files and all(any(fnmatch.fnmatch(p.name, pattern) for pattern in patterns) for p in files)
+
+
+def test_search_groups_an_articles_channels_into_one_hit(engine, web):
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session
+
+    from storage import documents as docs
+
+    at = datetime(2025, 12, 29, 19, tzinfo=UTC)
+    with Session(engine) as s:
+        doc, _ = docs.get_or_create_document(s, url="https://news.example/valdai", now=at)
+        for channel, title in (("feed", "Valdai claim"), ("page", "Valdai claim, denied")):
+            docs.add_version(s, document_id=doc.id, channel=channel, seq=1, observed_at=at,
+                             last_confirmed_at=at, content_hash=channel, title=title,
+                             text="Drones near Valdai.")  # fmt: skip
+        s.commit()
+    [hit] = parse(web.get("/search", params={"q": "Valdai"})).xpath("//ol[@id='hits']/li")
+    also = hit.xpath(".//a[@class='also']/text()")
+    assert len(also) == 1 and also[0] in ("feed v1", "page v1")

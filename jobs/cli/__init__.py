@@ -37,7 +37,8 @@ app = typer.Typer(
 )
 
 # Command groups in the order --help lists them; modules not named here follow alphabetically.
-ORDER = ("archive", "sources", "stories", "discovery", "reading", "daemon", "web", "demo")
+ORDER = ("archive", "sources", "sourcelist", "stories", "discovery", "reading", "noise", "notify", "backup",
+         "daemon", "web", "demo")  # fmt: skip
 NOT_COMMANDS = {"common", "errors", "tables", "hoist"}
 
 
@@ -102,6 +103,8 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     from jobs.cli.hoist import hoist
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["storytrail"]:  # `docker compose run --rm daemon storytrail ...` (entrypoint)
+        del args[0]
     # storytrail uses no pydantic plugins; looking for them scans every installed package's
     # entry points (about 0.1 s) the first time a model is built
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")

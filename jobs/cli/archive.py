@@ -126,6 +126,9 @@ def _report_line(r: CheckReport) -> str:
         return f"unchanged ({how}): {r.url} is still version {r.seq}"
     if o == "gone":
         return f"gone: {r.url}: {r.summary}"
+    if o == "suspect":
+        kept = f"still version {r.seq}" if r.seq else "no version yet"
+        return f"suspect extraction, no version made ({kept}): {r.url}: {r.details.get('warning')}"
     return f"{o}: {r.error}"
 
 

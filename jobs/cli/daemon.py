@@ -110,9 +110,15 @@ def _ready(ctx: AppContext) -> Engine:
     engine = ctx.engine()
     wait_for_database(engine)
     prepare_database(engine)
+    from jobs.daemon import idle_warning
+    from jobs.logs import get_logger
+
     with Session(engine) as session:
         sync_config(session, ctx.config, now=utcnow())
         session.commit()
+        warning = idle_warning(session, config_path=ctx.settings.config)
+    if warning:
+        get_logger("jobs.daemon").warning(warning)
     return engine
 
 

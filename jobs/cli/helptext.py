@@ -2,7 +2,8 @@
 
 typer 0.29 prints a parameter's Python type when it has no metavar, and writes a required
 argument as ``{NAME}`` in the usage line. Every parameter of the tree gets a plain metavar
-here (flags none), and arguments read ``NAME`` / ``[NAME]`` as in most command lines.
+here (flags none), and arguments read ``NAME`` / ``[NAME]`` as in most command lines. A
+docstring's first paragraph is the summary the command list shows: it is put on one line.
 """
 
 from __future__ import annotations
@@ -33,8 +34,17 @@ def _tidy_option(param: Any) -> None:
         param.metavar = _metavar(param)
 
 
+def one_line_summary(text: str) -> str:
+    """The first paragraph of a help text on one line (a docstring's line breaks are not meant)."""
+    first, sep, rest = text.strip().partition("\n\n")
+    return " ".join(first.split()) + sep + rest
+
+
 def tidy(command: Any) -> None:
-    """Plain metavars for every parameter of ``command`` and its subcommands, --help included."""
+    """Plain metavars for every parameter of ``command`` and its subcommands, --help included;
+    each command's summary on one line."""
+    if getattr(command, "help", None):
+        command.help = one_line_summary(command.help)
     params = list(getattr(command, "params", []))
     helper = command.get_help_option(SimpleNamespace(help_option_names=HELP_NAMES))
     if helper is not None:

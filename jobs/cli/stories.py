@@ -98,6 +98,14 @@ def _story_json(story: Story, documents: int | None = None) -> dict[str, Any]:
 SeedOpt = Annotated[
     list[str] | None, typer.Option("--seed", metavar="URL", help="A seed article (repeat for several).")
 ]
+LanguageOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--language",
+        metavar="CODE",
+        help="A language the story is followed in (en, pl, ru, uk...; repeat for several).",
+    ),
+]
 
 
 @stories_app.command("add")
@@ -108,6 +116,7 @@ def add_story(
         str, typer.Option("--query", help="Story query, e.g. '(Putin OR Kremlin) AND drone*'.")
     ] = "",
     seed: SeedOpt = None,
+    language: LanguageOpt = None,
     threshold: Annotated[
         float | None, typer.Option("--threshold", help="Seed similarity needed to match (0-1; default 0.15).")
     ] = None,
@@ -126,7 +135,7 @@ def add_story(
     from jobs.sync import story_fields
     from storage import catalog
 
-    cfg = _story_config(slug, title, query, seed or [], threshold, link_depth)
+    cfg = _story_config(slug, title, query, seed or [], threshold, link_depth, language or [])
     ctx = context(db, config)
     if any(s.slug == slug for s in ctx.config.stories):
         fail(f"story {slug!r} is defined in {ctx.config.path}: change it there", 2)
@@ -164,7 +173,13 @@ def _archived(session: Session, seeds: list[str]) -> int:
 
 
 def _story_config(
-    slug: str, title: str | None, query: str, seeds: list[str], threshold: float | None, link_depth: int
+    slug: str,
+    title: str | None,
+    query: str,
+    seeds: list[str],
+    threshold: float | None,
+    link_depth: int,
+    languages: list[str],
 ) -> StoryConfig:
     from pydantic import ValidationError
 
@@ -188,12 +203,13 @@ def _story_config(
     try:
         chosen = threshold if threshold is not None else DEFAULT_THRESHOLD
         return StoryConfig(
-            slug=slug, title=title or slug, query=query, seeds=seeds, threshold=chosen, link_depth=link_depth
-        )
+            slug=slug, title=title or slug, query=query, seeds=seeds, threshold=chosen, link_depth=link_depth,
+            languages=languages,
+        )  # fmt: skip
     except ValidationError as exc:
         e = exc.errors()[0]
         name = str(e["loc"][0]) if e["loc"] else "slug"
-        flag = "SLUG" if name == "slug" else "--" + name.replace("_", "-")
+        flag = "SLUG" if name == "slug" else "--" + name.replace("_", "-").replace("languages", "language")
         fail(f"{flag}: {e['msg'].removeprefix('Value error, ')}", 2)
 
 

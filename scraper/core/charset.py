@@ -24,6 +24,7 @@ import re
 from charset_normalizer import from_bytes
 
 PRESCAN_BYTES = 4096
+NEAR_CHAOS = 0.02  # guesses this close in chaos are told apart by coherence
 
 # WHATWG label -> the codec that decodes what browsers decode for it.
 _WHATWG_ALIASES = {
@@ -136,12 +137,19 @@ def _detected(body: bytes) -> tuple[str, str] | None:
 
 
 def detect_legacy(body: bytes) -> str | None:
-    """charset_normalizer's best guess; among equally good guesses, windows-1252 wins."""
+    """charset_normalizer's best guess: among the guesses within NEAR_CHAOS of the least chaotic,
+    the most coherent (language-like) one; among equally good guesses, windows-1252 wins.
+
+    (French in windows-1252 reads with no chaos at all as windows-1257 too, "è" becoming "č";
+    its letter frequencies are what tell the two apart.)
+    """
     matches = list(from_bytes(body))
     if not matches:
         return None
-    best = min(matches, key=lambda m: (m.chaos, -m.coherence))
-    tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
+    least = min(m.chaos for m in matches)
+    near = [m for m in matches if m.chaos <= least + NEAR_CHAOS]
+    best = min(near, key=lambda m: (-m.coherence, m.chaos))
+    tied = [m for m in near if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
     if any("cp1252" in m.could_be_from_charset for m in tied):
         return "cp1252"
     return encoding_for_label(best.encoding)

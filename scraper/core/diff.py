@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from scraper.core.diff_align import align, coalesce, word_ops
+from scraper.core.diff_classes import classify, explain, score
 from scraper.core.diff_display import sides
 from scraper.core.diff_facts import edit_kind, find_notes, number_changes, quote_changes
 from scraper.core.diff_fields import FIELDS, field_changes, field_values
@@ -21,12 +22,13 @@ from scraper.core.diff_model import (
     DIFF_VERSION,
     Block,
     Diff,
+    EditClass,
     FieldChange,
     Note,
     WordOp,
     unchanged,
 )
-from scraper.core.diff_summary import Facts, significance, stats, summarize
+from scraper.core.diff_summary import Facts, stats, summarize
 from scraper.core.diff_text import segment, word_count
 from scraper.core.types import Content
 
@@ -36,6 +38,7 @@ __all__ = [
     "Block",
     "Diff",
     "DiffMismatchError",
+    "EditClass",
     "FieldChange",
     "Note",
     "WordOp",
@@ -72,16 +75,18 @@ def _diff(fields: tuple[FieldChange, ...], old: str, new: str, *, first_version:
     facts = _facts(fields, blocks, word_count(old), word_count(new), first_version)
     counts = stats(facts)
     empty = unchanged(fields, blocks, first_version=first_version)
+    classes = () if empty else classify(facts, counts)
     return Diff(
         fields=fields,
         blocks=blocks,
         numbers=facts.numbers,
         quotes=facts.quotes,
         stats=counts,
-        significance=0.0 if empty else significance(facts, counts),
+        significance=0.0 if empty else (1.0 if first_version else score(classes)),
         summary=summarize(facts, empty),
         notes=facts.notes,
         first_version=first_version,
+        classes=classes,
     )
 
 
@@ -151,4 +156,6 @@ def change_summary(diff: Diff) -> dict[str, Any]:
         "numbers": [list(pair) for pair in diff.numbers],
         "quotes": [list(pair) for pair in diff.quotes],
         "notes": [n.kind for n in diff.notes],
+        "classes": [c.to_json() for c in diff.classes],
+        "reasons": explain(diff.classes),
     }

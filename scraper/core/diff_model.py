@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from scraper.core.diff_text import visible
 
-DIFF_VERSION = 1  # bump when a change to the algorithm would change stored change summaries
+DIFF_VERSION = 2  # bump when a change to the algorithm would change stored change summaries
 
 WordOpKind = Literal["equal", "insert", "delete"]
 BlockOp = Literal["equal", "added", "removed", "edited", "moved"]
@@ -87,6 +87,18 @@ class Note:
         return {"kind": self.kind, "text": self.text, "appended": self.appended}
 
 
+@dataclass(frozen=True, slots=True)
+class EditClass:
+    """One kind of edit found in a diff: its class name, its weight (0..1) and why."""
+
+    name: str
+    weight: float
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"class": self.name, "weight": round(self.weight, 3), "reason": self.reason}
+
+
 def unchanged(fields: tuple[FieldChange, ...], blocks: tuple[Block, ...], *, first_version: bool) -> bool:
     """True when no field changed and every block is equal or invisible (and not a first version)."""
     if first_version or fields:
@@ -112,6 +124,7 @@ class Diff:
     summary: str
     notes: tuple[Note, ...] = ()
     first_version: bool = False
+    classes: tuple[EditClass, ...] = ()  # heaviest first; significance is computed from them
 
     def is_empty(self) -> bool:
         """True when nothing but whitespace, quote styles or invisible characters changed."""
@@ -131,5 +144,6 @@ class Diff:
             "numbers": [list(pair) for pair in self.numbers],
             "quotes": [list(pair) for pair in self.quotes],
             "notes": [n.to_json() for n in self.notes],
+            "classes": [c.to_json() for c in self.classes],
             "blocks": [b.to_json() for b in self.blocks],
         }

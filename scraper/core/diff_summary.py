@@ -1,16 +1,11 @@
-"""Statistics, significance and the one-line summary of a diff.
+"""Statistics and the one-line summary of a diff.
 
-Significance combines independent signals as ``1 - prod(1 - weight)``: the share of body words
-changed (``2 * sqrt(changed / total)``, typo fixes left out), each changed field (a rewritten
-headline 0.5, a byline 0.3, the modified date 0.02...), changed numbers (0.4 for the first),
-quotations (0.3 for the first), editor's notes (0.5), typo fixes (0.02 each, at most 0.08) and
-moved blocks (0.1 each, at most 0.3). A typo fix stays under 0.1; a changed number, a rewritten
-headline or a new sentence in a short article passes 0.3.
+The significance score is built on edit classes in :mod:`scraper.core.diff_classes`
+(docs/significance.md); the headline weights stay here beside :func:`title_kind`.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,8 +16,6 @@ from scraper.core.diff_facts import EditKind, change_runs, is_typo
 from scraper.core.diff_model import Block, FieldChange, Note
 from scraper.core.diff_text import count_sentences, key, word_count
 
-FIELD_WEIGHTS = {"byline": 0.3, "description": 0.15, "published": 0.2, "modified": 0.02,
-                 "canonical_url": 0.1, "language": 0.2}  # fmt: skip
 TITLE_WEIGHTS = {"rewritten": 0.5, "edited": 0.3, "added": 0.3, "removed": 0.3, "typo": 0.03}
 STAT_KEYS = (
     "sentences_added", "sentences_removed", "sentences_edited", "sentences_moved",
@@ -102,39 +95,6 @@ def _sentences(text: str) -> int:
 
 def _op_words(block: Block, op: str) -> int:
     return sum(word_count(w.text) for w in block.words if w.op == op)
-
-
-def significance(facts: Facts, counts: dict[str, int]) -> float:
-    """0 (nothing, or a typo) to 1 (rewritten); see the module docstring for the weights."""
-    if facts.first_version:
-        return 1.0
-    weights = [
-        _body_weight(facts, counts),
-        *(_field_weight(change) for change in facts.fields),
-        1 - 0.6 ** len(facts.numbers),
-        1 - 0.7 ** len(facts.quotes),
-        0.5 if facts.notes else 0.0,
-        min(0.08, 0.02 * counts["typos_fixed"]),
-        min(0.3, 0.1 * sum(b.op == "moved" for b in facts.blocks)),
-    ]
-    return round(1 - math.prod(1 - w for w in weights), 3)
-
-
-def _body_weight(facts: Facts, counts: dict[str, int]) -> float:
-    typo_words = sum(
-        _op_words(b, "insert") + _op_words(b, "delete")
-        for at, b in enumerate(facts.blocks)
-        if facts.kinds.get(at) == "typo"
-    )
-    changed = counts["words_added"] + counts["words_removed"] - typo_words
-    total = counts["words_old"] + counts["words_new"]
-    return min(1.0, 2 * math.sqrt(changed / total)) if total and changed > 0 else 0.0
-
-
-def _field_weight(change: FieldChange) -> float:
-    if change.field == "title":
-        return TITLE_WEIGHTS[title_kind(change)]
-    return FIELD_WEIGHTS.get(change.field, 0.1)
 
 
 def summarize(facts: Facts, empty: bool) -> str:

@@ -31,7 +31,7 @@ from lxml import etree
 from scraper.core.fingerprint import content_hash
 from scraper.core.links import document_base, parse_html
 from scraper.core.types import Candidate, Channel, Content, Observation
-from scraper.core.urls import InvalidURL, canonicalize
+from scraper.core.urls import InvalidURL, canonicalize, join_url
 
 FEED_TYPES = frozenset(
     {
@@ -84,6 +84,7 @@ class ParsedFeed:
     entries: list[Candidate] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    left_out: int = 0  # older entries not read, beyond max_entries
 
 
 class _SkippedEntryError(Exception):
@@ -93,20 +94,25 @@ class _SkippedEntryError(Exception):
 # --- parse_feed ---------------------------------------------------------------------------
 
 
-def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
+def parse_feed(
+    body: bytes, url: str, content_type: str | None = None, *, max_entries: int | None = None
+) -> ParsedFeed:
     """Parse an RSS, Atom or JSON Feed body fetched from ``url`` (see the module docstring).
 
-    ``content_type`` is the HTTP Content-Type header; feedparser uses its charset.
+    ``content_type`` is the HTTP Content-Type header; feedparser uses its charset. With
+    ``max_entries``, only that many entries are read, the most recently updated first (undated
+    ones after the dated, in feed order); ``left_out`` counts the others.
     """
     if not body.strip():
         raise FeedError(url, "the response body is empty")
     if body.startswith(b"\x1f\x8b"):
         raise FeedError(url, "the body is gzip-compressed data (a .gz file?), not a feed")
     if _looks_like_json(body):
-        return parse_json_feed(body, url)
+        return parse_json_feed(body, url, max_entries=max_entries)
     parsed = read_with_feedparser(body, url, content_type)
     _reject_unusable(parsed, body, url)
-    entries, warnings = _convert_entries(parsed.entries, url, _feedparser_entry)
+    raw = _newest_first(parsed.entries, _feedparser_date) if max_entries else parsed.entries
+    entries, warnings, left_out = _convert_entries(raw, url, _feedparser_entry, max_entries)
     if not entries and _is_broken(parsed):
         cause = f"{_describe(parsed.bozo_exception)}; {len(warnings)} entries skipped"
         raise FeedError(url, f"malformed {parsed.version} feed with no usable entries ({cause})")
@@ -120,7 +126,33 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         entries=[candidate for candidate, _ in entries],
         observations=[observation for _, observation in entries],
         warnings=warnings,
+        left_out=left_out,
     )
+
+
+def _feedparser_date(entry: Any) -> datetime | None:
+    return _from_struct(dict.get(entry, "updated_parsed") or dict.get(entry, "published_parsed"))
+
+
+def _json_date(item: Any) -> datetime | None:
+    if not isinstance(item, dict):
+        return None
+    return _iso_date(item.get("date_modified")) or _iso_date(item.get("date_published"))
+
+
+def _newest_first(entries: Sequence[Any], date: Callable[[Any], datetime | None]) -> list[Any]:
+    """The order scraper.sources.base.newest_first keeps: dated entries newest first, then the rest."""
+    dates = [_safe_date(date, entry) for entry in entries]
+    dated = [(d, i) for i, d in enumerate(dates) if d is not None]
+    dated.sort(key=lambda pair: pair[0], reverse=True)
+    return [entries[i] for _, i in dated] + [entries[i] for i, d in enumerate(dates) if d is None]
+
+
+def _safe_date(date: Callable[[Any], datetime | None], entry: Any) -> datetime | None:
+    try:
+        return date(entry)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def read_with_feedparser(body: bytes, url: str, content_type: str | None = None) -> Any:
@@ -220,7 +252,7 @@ def _from_struct(value: struct_time | None) -> datetime | None:
 # --- JSON Feed ----------------------------------------------------------------------------
 
 
-def parse_json_feed(body: bytes, url: str) -> ParsedFeed:
+def parse_json_feed(body: bytes, url: str, *, max_entries: int | None = None) -> ParsedFeed:
     """Parse a JSON Feed 1.0 / 1.1 body (https://jsonfeed.org/version/1.1)."""
     try:
         data = json.loads(body)
@@ -232,7 +264,8 @@ def parse_json_feed(body: bytes, url: str) -> ParsedFeed:
     items = data.get("items")
     if not isinstance(items, list):
         raise FeedError(url, "JSON Feed without an items list")
-    entries, warnings = _convert_entries(items, url, _json_entry)
+    raw = _newest_first(items, _json_date) if max_entries else items
+    entries, warnings, left_out = _convert_entries(raw, url, _json_entry, max_entries)
     return ParsedFeed(
         url=url,
         version="json11" if version.rstrip("/").endswith("1.1") else "json1",
@@ -241,6 +274,7 @@ def parse_json_feed(body: bytes, url: str) -> ParsedFeed:
         entries=[candidate for candidate, _ in entries],
         observations=[observation for _, observation in entries],
         warnings=warnings,
+        left_out=left_out,
     )
 
 
@@ -252,7 +286,7 @@ def _json_entry(item: Any, feed_url: str) -> tuple[Candidate, Observation]:
     meta = {
         "id": str(item["id"]) if item.get("id") is not None else None,
         "author": _json_authors(item),
-        "tags": [str(tag) for tag in item.get("tags") or ()],
+        "tags": [str(tag) for tag in _list(item.get("tags")) if isinstance(tag, str | int | float)],
     }
     links = [item.get("url"), item.get("external_url"), *_absolute(item.get("id"))]
     published, modified = _iso_date(item.get("date_published")), _iso_date(item.get("date_modified"))
@@ -260,9 +294,16 @@ def _json_entry(item: Any, feed_url: str) -> tuple[Candidate, Observation]:
 
 
 def _json_authors(item: dict[str, Any]) -> str | None:
-    authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
-    names = [str(author["name"]) for author in authors if isinstance(author, dict) and author.get("name")]
-    return ", ".join(names) or None
+    authors = _list(item.get("authors")) or _list(item.get("author"))
+    names = [_plain(author.get("name")) for author in authors if isinstance(author, dict)]
+    return ", ".join(name for name in names if name) or None
+
+
+def _list(value: object) -> list[Any]:
+    """A JSON Feed field that should be a list: a lone object is a list of one, anything else none."""
+    if isinstance(value, list):
+        return value
+    return [value] if isinstance(value, dict) else []
 
 
 def _iso_date(value: object) -> datetime | None:
@@ -282,16 +323,21 @@ _Converter = Callable[[Any, str], tuple[Candidate, Observation]]
 
 
 def _convert_entries(
-    raw_entries: Iterable[Any], feed_url: str, convert: _Converter
-) -> tuple[list[tuple[Candidate, Observation]], list[str]]:
+    raw_entries: Sequence[Any], feed_url: str, convert: _Converter, limit: int | None = None
+) -> tuple[list[tuple[Candidate, Observation]], list[str], int]:
+    """The usable entries (at most ``limit``), a warning per skipped one, how many were not read."""
     entries: list[tuple[Candidate, Observation]] = []
     warnings: list[str] = []
     for number, raw in enumerate(raw_entries, start=1):
+        if limit is not None and len(entries) >= limit:
+            return entries, warnings, len(raw_entries) - number + 1
         try:
             entries.append(convert(raw, feed_url))
         except _SkippedEntryError as skipped:
             warnings.append(f"{feed_url}: entry {number} skipped: it {skipped}")
-    return entries, warnings
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+            warnings.append(f"{feed_url}: entry {number} skipped: unexpected content ({_describe(exc)})")
+    return entries, warnings, 0
 
 
 def _build(
@@ -322,8 +368,8 @@ def _first_http_link(links: Sequence[object], feed_url: str) -> tuple[str, str]:
     """The first http(s) link among an entry's (link, alternate/self links, id), canonicalized."""
     written = list(dict.fromkeys(link.strip() for link in links if isinstance(link, str) and link.strip()))
     for link in written:
-        absolute = urljoin(feed_url, link)
         try:
+            absolute = join_url(feed_url, link)
             return absolute, canonicalize(absolute)
         except InvalidURL:
             continue
@@ -376,7 +422,10 @@ def discover_feeds(html: str | bytes, base_url: str) -> list[str]:
         rel = str(link.get("rel") or "").lower().split()
         kind = str(link.get("type") or "").split(";")[0].strip().lower()
         href = str(link.get("href") or "").strip()
-        url = urljoin(base, href)
+        try:
+            url = join_url(base, href)
+        except InvalidURL:
+            continue
         if "alternate" in rel and kind in FEED_TYPES and href and url.startswith(("http://", "https://")):
             found.setdefault(url, None)
     return list(found)

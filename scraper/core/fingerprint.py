@@ -22,10 +22,12 @@ def _jsonable(value: object) -> object:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def hashed_payload(content: Content, *, ignore_patterns: Sequence[str] = ()) -> str:
-    """The canonical JSON that ``content_hash`` digests: normalized hashed fields, sorted keys."""
-    normalized = normalize_content(content, ignore_patterns=ignore_patterns)
-    fields = {name: _jsonable(getattr(normalized, name)) for name in HASHED_FIELDS}
+def hashed_payload(content: Content, *, ignore_patterns: Sequence[str] = (), normalized: bool = False) -> str:
+    """The canonical JSON that ``content_hash`` digests: normalized hashed fields, sorted keys
+    (``normalized``: ``content`` is normalized already, so it is not normalized twice)."""
+    if not normalized:
+        content = normalize_content(content, ignore_patterns=ignore_patterns)
+    fields = {name: _jsonable(getattr(content, name)) for name in HASHED_FIELDS}
     for name in inferred_dates(content):
         fields[name] = None
     return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -41,13 +43,15 @@ def inferred_dates(content: Content) -> tuple[str, ...]:
     return tuple(name for name in ("published", "modified") if meta.get(f"{name}_from") == "htmldate")
 
 
-def content_hash(content: Content, *, ignore_patterns: Sequence[str] = ()) -> str:
+def content_hash(content: Content, *, ignore_patterns: Sequence[str] = (), normalized: bool = False) -> str:
     """sha256 hex of the normalized hashed fields; ``metadata`` and ``description`` do not count.
 
-    Normalizes internally, so whitespace, quote styles and zero-width characters never change
-    it; ``ignore_patterns`` are the source's ignore rules (regexes removed from the body text).
+    Normalizes internally (unless ``normalized``: the caller did, with its ignore rules), so
+    whitespace, quote styles and zero-width characters never change it; ``ignore_patterns`` are
+    the source's ignore rules (regexes removed from the body text).
     """
-    return hashlib.sha256(hashed_payload(content, ignore_patterns=ignore_patterns).encode()).hexdigest()
+    payload = hashed_payload(content, ignore_patterns=ignore_patterns, normalized=normalized)
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def body_sha256(raw: bytes) -> str:

@@ -28,14 +28,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import lxml.html
 from courlan import extract_domain, is_navigation_page, is_not_crawlable
 from lxml import etree
 
 from scraper.core.types import Candidate
-from scraper.core.urls import InvalidURL, canonicalize
+from scraper.core.urls import InvalidURL, canonicalize, join_url
 
 _PAGE_CHROME_TAGS = frozenset({"header", "footer"})
 _BOILERPLATE_ROLES = frozenset({"navigation", "banner", "contentinfo"})
@@ -77,7 +77,10 @@ def parse_html(html: str | bytes) -> Any:
 def document_base(root: Any, page_url: str) -> str:
     """The URL relative links resolve against: ``<base href>`` if any, else the page URL."""
     declared = str(root.xpath("string(//base/@href)") or "").strip()
-    return urljoin(page_url, declared) if declared else page_url
+    try:
+        return join_url(page_url, declared) if declared else page_url
+    except InvalidURL:
+        return page_url
 
 
 # --- canonical URL ------------------------------------------------------------------------
@@ -95,7 +98,10 @@ def canonical_from_html(html: str | bytes, base_url: str) -> str | None:
         return None
     base = document_base(root, base_url)
     for declared in _declared_canonicals(root):
-        found = _usable_canonical(urljoin(base, declared), base_url)
+        try:
+            found = _usable_canonical(join_url(base, declared), base_url)
+        except InvalidURL:
+            continue
         if found is not None:
             return found
     return None
@@ -237,7 +243,7 @@ def _link_target(anchor: Any, base: str) -> str | None:
     if not href or href.startswith("#"):
         return None
     try:
-        url = canonicalize(urljoin(base, href))
+        url = canonicalize(join_url(base, href))
     except InvalidURL:
         return None
     path = urlsplit(url).path

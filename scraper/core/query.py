@@ -24,8 +24,8 @@ ranges and regexes are refused with a :class:`QueryError`, as are lower-case ``a
 
 from __future__ import annotations
 
+import dataclasses
 import re
-import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -35,8 +35,10 @@ from luqum import tree
 from luqum.exceptions import IllegalCharacterError, ParseError
 from luqum.thread import parse as luqum_parse
 
+from scraper.core.folding import fold, surface_tokens, tokenize
+from scraper.core.languages import detect, entry_languages, forms
+
 FIELDS = ("title", "summary", "text")
-_TOKEN = re.compile(r"\w+")
 _PATTERN_TOKEN = re.compile(r"[\w*?]+")
 _LUQUM_POSITION = re.compile(r"at position (\d+)")
 _OPERATOR_WORDS = frozenset({"and", "or", "not"})
@@ -62,20 +64,10 @@ class QueryError(ValueError):
         self.position = position
 
 
-# --- folding and tokens -------------------------------------------------------------------
+__all__ = ["FIELDS", "FieldTokens", "MatchResult", "PreparedText", "Query", "QueryError", "compile_query",
+           "fold", "prepare_fields", "tokenize"]  # fmt: skip
 
-
-def fold(text: str) -> str:
-    """Case- and accent-free form of ``text``: ``"Valdaï PUTIN"`` -> ``"valdai putin"``."""
-    if text.isascii():
-        return text.casefold()
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
-def tokenize(text: str) -> list[str]:
-    """The folded word tokens of ``text`` (letters, digits and underscores)."""
-    return _TOKEN.findall(fold(text))
+# --- tokens -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +77,32 @@ class FieldTokens:
     tokens: tuple[str, ...]
     vocabulary: frozenset[str]
     ordered: tuple[str, ...]  # the vocabulary, sorted: prefix terms bisect it
+    surfaces: Mapping[str, str] = dataclasses.field(default_factory=dict)  # folded token -> as written
+    _forms: dict[tuple[str, ...], dict[str, str]] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def of(cls, text: str) -> FieldTokens:
         tokens = tuple(tokenize(text))
         vocabulary = frozenset(tokens)
-        return cls(tokens, vocabulary, tuple(sorted(vocabulary)))
+        surfaces: dict[str, str] = {}
+        for surface in surface_tokens(text):
+            folded = fold(surface)
+            if folded in vocabulary:
+                surfaces.setdefault(folded, surface)
+        return cls(tokens, vocabulary, tuple(sorted(vocabulary)), surfaces)
+
+    def form_index(self, languages: tuple[str, ...]) -> dict[str, str]:
+        """Every form of every token in ``languages`` -> the first token that has it (memoized)."""
+        index = self._forms.get(languages)
+        if index is None:
+            index = {}
+            for token in self.ordered:
+                for form in forms(token, languages, self.surfaces.get(token)):
+                    index.setdefault(form, token)
+            self._forms[languages] = index
+        return index
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +112,22 @@ class PreparedText:
     fields: Mapping[str, FieldTokens]
     vocabulary: frozenset[str] = frozenset()  # of all fields: one lookup for an unfielded word
     ordered: tuple[str, ...] = ()
+    sample: str = ""  # the text language detection reads
+    _detected: list[str | None] = dataclasses.field(default_factory=list, compare=False, repr=False)
+
+    def language(self) -> str | None:
+        """The detected language of the text (memoized), None when unsure."""
+        if not self._detected:
+            self._detected.append(detect(self.sample))
+        return self._detected[0]
 
 
 def prepare_fields(fields: Mapping[str, str | None]) -> PreparedText:
     """Tokenize each non-empty field once; ``None`` and empty fields are left out."""
     prepared = {name: FieldTokens.of(value) for name, value in fields.items() if value}
     vocabulary = frozenset().union(*(field.vocabulary for field in prepared.values()))
-    return PreparedText(prepared, vocabulary, tuple(sorted(vocabulary)))
+    sample = " ".join(value for value in fields.values() if value)[:2000]
+    return PreparedText(prepared, vocabulary, tuple(sorted(vocabulary)), sample)
 
 
 # --- the compiled query -------------------------------------------------------------------
@@ -119,6 +140,7 @@ class Term:
     label: str  # as written in the query, for match reasons
     tokens: tuple[str, ...]  # folded; may contain * and ?
     field: str | None = None
+    surfaces: tuple[str | None, ...] = dataclasses.field(default=(), compare=False)  # as written
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,32 +169,46 @@ class MatchResult:
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """A compiled story query. Build it with :func:`compile_query`."""
+    """A compiled story query. Build it with :func:`compile_query`.
+
+    ``languages`` None: words match literally (folded). A tuple (empty: whatever language each
+    text is detected in): words also match their inflected and transliterated forms
+    (:mod:`scraper.core.languages`), and the reason names the form found: ``rezydencja
+    ("rezydencję")``."""
 
     text: str
     root: Node
+    languages: tuple[str, ...] | None = None
 
     def evaluate(self, fields: Mapping[str, str | None] | PreparedText) -> MatchResult:
         """Evaluate on named fields (``title``, ``summary``, ``text``); absent fields never match."""
         prepared = fields if isinstance(fields, PreparedText) else prepare_fields(fields)
-        if not _matches(self.root, prepared):  # cheap, short-circuiting: most candidates stop here
+        text = _Text(prepared, self._entry_languages(prepared))
+        if not _matches(self.root, text):  # cheap, short-circuiting: most candidates stop here
             return MatchResult(False)
-        found = _evaluate(self.root, prepared) or ()
+        found = _evaluate(self.root, text) or ()
         return MatchResult(True, tuple(dict.fromkeys(found)))
+
+    def _entry_languages(self, prepared: PreparedText) -> tuple[str, ...] | None:
+        if self.languages is None:
+            return None
+        return entry_languages(prepared.language(), self.languages)
 
     def __str__(self) -> str:
         return self.text
 
 
-def compile_query(query: str) -> Query:
-    """Parse ``query`` (Lucene syntax, see the module docstring) into an evaluable :class:`Query`."""
+def compile_query(query: str, languages: Iterable[str] | None = None) -> Query:
+    """Parse ``query`` (Lucene syntax, see the module docstring) into an evaluable :class:`Query`;
+    with ``languages`` (codes, maybe none) its words also match inflected and transliterated forms."""
     if not query.strip():
         raise QueryError(query, "the query is empty")
     try:
         parsed = luqum_parse(query)
     except ParseError as exc:
         raise QueryError(query, _luqum_reason(exc), _luqum_position(exc, query)) from exc
-    return Query(query, _convert(parsed, None, query))
+    chosen = None if languages is None else tuple(languages)
+    return Query(query, _convert(parsed, None, query), chosen)
 
 
 def _luqum_reason(exc: ParseError) -> str:
@@ -225,7 +261,8 @@ def _term(node: tree.Word | tree.Phrase, field: str | None, query: str) -> Term:
     if any(not token.strip("*?") for token in tokens):
         raise QueryError(query, f"{written!r} is a bare wildcard: it would match everything", _pos(node))
     label = written if field is None else f"{field}:{written}"
-    return Term(label, tuple(tokens), field)
+    surfaces = surface_tokens(written)
+    return Term(label, tuple(tokens), field, tuple(surfaces) if len(surfaces) == len(tokens) else ())
 
 
 def _phrase_tokens(written: str) -> list[str]:
@@ -245,10 +282,18 @@ def _pos(node: tree.Item) -> int | None:
 # --- evaluation ---------------------------------------------------------------------------
 
 
-def _matches(node: Node, text: PreparedText) -> bool:
+@dataclass(frozen=True, slots=True)
+class _Text:
+    """A prepared text and the languages its words are matched in (None: literally)."""
+
+    prepared: PreparedText
+    languages: tuple[str, ...] | None
+
+
+def _matches(node: Node, text: _Text) -> bool:
     """Whether ``node`` matches, stopping as soon as the answer is known."""
     if isinstance(node, Term):
-        return _term_hits(node, text)
+        return _term_hit(node, text) is not None
     if isinstance(node, Not):
         return not _matches(node.child, text)
     if isinstance(node, And):
@@ -256,10 +301,11 @@ def _matches(node: Node, text: PreparedText) -> bool:
     return any(_matches(child, text) for child in node.children)
 
 
-def _evaluate(node: Node, text: PreparedText) -> tuple[str, ...] | None:
+def _evaluate(node: Node, text: _Text) -> tuple[str, ...] | None:
     """The matched positive terms, or None when ``node`` does not match."""
     if isinstance(node, Term):
-        return (node.label,) if _term_hits(node, text) else None
+        hit = _term_hit(node, text)
+        return (hit,) if hit is not None else None
     if isinstance(node, Not):
         return None if _evaluate(node.child, text) is not None else ()
     if isinstance(node, And):
@@ -267,7 +313,7 @@ def _evaluate(node: Node, text: PreparedText) -> tuple[str, ...] | None:
     return _evaluate_or(node.children, text)
 
 
-def _evaluate_and(children: Iterable[Node], text: PreparedText) -> tuple[str, ...] | None:
+def _evaluate_and(children: Iterable[Node], text: _Text) -> tuple[str, ...] | None:
     found: list[str] = []
     for child in children:
         result = _evaluate(child, text)
@@ -277,18 +323,57 @@ def _evaluate_and(children: Iterable[Node], text: PreparedText) -> tuple[str, ..
     return tuple(found)
 
 
-def _evaluate_or(children: Iterable[Node], text: PreparedText) -> tuple[str, ...] | None:
+def _evaluate_or(children: Iterable[Node], text: _Text) -> tuple[str, ...] | None:
     results = [result for child in children if (result := _evaluate(child, text)) is not None]
     return tuple(term for result in results for term in result) if results else None
 
 
-def _term_hits(term: Term, text: PreparedText) -> bool:
+def _term_hit(term: Term, text: _Text) -> str | None:
+    """How ``term`` matched: its label (literally), ``label ("form found")``, or None."""
+    prepared = text.prepared
     if term.field is not None:
-        field = text.fields.get(term.field)
-        return field is not None and _field_hits(term.tokens, field)
-    if len(term.tokens) == 1:
-        return _in_vocabulary(term.tokens[0], text.vocabulary, text.ordered)
-    return any(_field_hits(term.tokens, field) for field in text.fields.values())
+        field = prepared.fields.get(term.field)
+        fields = [field] if field is not None else []
+    else:
+        fields = list(prepared.fields.values())
+    if term.field is None and len(term.tokens) == 1:
+        if _in_vocabulary(term.tokens[0], prepared.vocabulary, prepared.ordered):
+            return term.label
+    elif any(_field_hits(term.tokens, field) for field in fields):
+        return term.label
+    if text.languages is None or _wildcard(term):
+        return None
+    for field in fields:
+        found = _form_hit(term, field, text.languages)
+        if found is not None:
+            return f'{term.label} ("{found}")'
+    return None
+
+
+def _wildcard(term: Term) -> bool:
+    return any("*" in token or "?" in token for token in term.tokens)
+
+
+def _form_hit(term: Term, field: FieldTokens, languages: tuple[str, ...]) -> str | None:
+    """The text's words that share a form with the term's words (in a row for a phrase)."""
+    wanted = [forms(token, languages, _surface(term, at)) for at, token in enumerate(term.tokens)]
+    index = field.form_index(languages)
+    if len(wanted) == 1:
+        token = next((index[form] for form in sorted(wanted[0]) if form in index), None)
+        return None if token is None else field.surfaces.get(token, token)
+    if not all(any(form in index for form in options) for options in wanted):
+        return None
+    tokens, width = field.tokens, len(wanted)
+    for i in range(len(tokens) - width + 1):
+        window = tokens[i : i + width]
+        if all(options & forms(token, languages, field.surfaces.get(token)) for options, token in
+               zip(wanted, window, strict=True)):  # fmt: skip
+            return " ".join(field.surfaces.get(token, token) for token in window)
+    return None
+
+
+def _surface(term: Term, at: int) -> str | None:
+    return term.surfaces[at] if at < len(term.surfaces) else None
 
 
 def _field_hits(patterns: tuple[str, ...], field: FieldTokens) -> bool:

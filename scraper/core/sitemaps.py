@@ -19,12 +19,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
 
 from lxml import etree
 
 from scraper.core.types import Candidate, Channel, Content, Observation
-from scraper.core.urls import InvalidURL, canonicalize
+from scraper.core.urls import InvalidURL, canonicalize, join_url
 
 MAX_URLS = 50_000  # the protocol's limit per sitemap file
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the protocol's limit, uncompressed
@@ -130,7 +129,7 @@ def _url_entry(element: Any, sitemap_url: str) -> Candidate:
     loc = _child_text(element, "loc")
     if loc is None:
         raise InvalidURL("", "the <url> has no <loc>")
-    url = canonicalize(urljoin(sitemap_url, loc))
+    url = canonicalize(join_url(sitemap_url, loc))
     raw: dict[str, Any] = {"loc": loc, "sitemap_url": sitemap_url}
     alternates = _alternates(element, sitemap_url)
     if alternates:
@@ -150,7 +149,10 @@ def _alternates(element: Any, sitemap_url: str) -> dict[str, str]:
     for link in _children(element, "link"):
         language, href = link.get("hreflang"), link.get("href")
         if link.get("rel") == "alternate" and language and href:
-            found[language] = urljoin(sitemap_url, href.strip())
+            try:
+                found[language] = join_url(sitemap_url, href.strip())
+            except InvalidURL:
+                continue
     return found
 
 
@@ -186,7 +188,10 @@ def _sitemap_index(root: Any, sitemap_url: str, max_urls: int) -> ParsedSitemap:
     for number, element in enumerate(_children(root, "sitemap"), start=1):
         if number > max_urls:
             raise SitemapError(sitemap_url, f"it lists more than {max_urls} sitemaps")
-        loc = urljoin(sitemap_url, _child_text(element, "loc") or "")
+        try:
+            loc = join_url(sitemap_url, _child_text(element, "loc") or "")
+        except InvalidURL:
+            continue
         if not loc.startswith(("http://", "https://")) or loc in result.sitemaps:
             continue
         result.sitemaps.append(loc)

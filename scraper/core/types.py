@@ -33,6 +33,7 @@ class CheckOutcome(StrEnum):
     ERROR = "error"
     GONE = "gone"
     ROBOTS_DENIED = "robots_denied"
+    SUSPECT = "suspect"  # the extraction is not to be trusted (no text, lost text, mojibake)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ URLs are a matter for :mod:`scraper.core.fingerprint` (simhash).
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "mtm_")
 TRACKING_PARAMS = frozenset(
@@ -59,6 +59,15 @@ def canonicalize(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), netloc, path, urlencode(query, doseq=True), ""))
 
 
+def join_url(base: str, href: str) -> str:
+    """``urljoin``, raising :class:`InvalidURL` (not a bare ValueError) for a malformed address
+    such as ``http://[::1`` found in a page or a feed."""
+    try:
+        return urljoin(base, href)
+    except ValueError as exc:
+        raise InvalidURL(href, str(exc)) from exc
+
+
 def fill_search_template(template: str, query: str) -> str:
     """A search source's URL for ``query``: ``{query}`` replaced by the URL-encoded query.
 
@@ -67,7 +76,10 @@ def fill_search_template(template: str, query: str) -> str:
     if QUERY_PLACEHOLDER not in template:
         raise TemplateError(template, f"it has no {QUERY_PLACEHOLDER} placeholder")
     filled = template.replace(QUERY_PLACEHOLDER, quote(query, safe=""))
-    scheme = urlsplit(filled).scheme.lower()
+    try:
+        scheme = urlsplit(filled).scheme.lower()
+    except ValueError as exc:  # a bad IPv6 literal
+        raise TemplateError(template, str(exc)) from exc
     if scheme not in ("http", "https"):
         raise TemplateError(template, "it is not an http or https URL")
     return filled

@@ -30,10 +30,11 @@ async def poll_feed(fetcher: Fetcher, source: SourceSpec, *, stories: Sequence[S
     if result.status == 304:
         return PollResult(not_modified=True, http_status=304, fetches=1)
     try:
-        feed = parse_feed(result.body, result.final_url, result.content_type)
+        feed = parse_feed(result.body, result.final_url, result.content_type, max_entries=source.max_items)
     except FeedError as exc:
         raise SourceParseError(exc.url, str(exc), source=source.name) from exc
     kept, cut = newest_first(feed.entries, source.max_items)
+    cut += feed.left_out
     warnings = list(feed.warnings)
     if cut:
         warnings.append(f"{source.url}: {cut} older entries left out (max_items = {source.max_items})")

@@ -7,6 +7,16 @@ identical-payload-digest, with WARC-Refers-To, -Target-URI and -Date) — follow
 ``request`` record (WARC-Concurrent-To the response). Digests are ``sha256:`` in base32, so a
 response's WARC-Payload-Digest is the blob's sha256.
 
+A re-check answered ``304 Not Modified`` is a revisit of profile server-not-modified that refers
+to the document's previous capture with a body (the one the validators came from). Its HTTP block
+is what a cache serves after that revalidation (RFC 9111 4.3.4): the original's status and headers
+freshened with the 304's, the 304 status line kept as ``X-Archive-Orig-Status``; so pywb replays
+the page, not an empty 304, at the time of the re-check. Every HTTP block carries a ``Date``
+header; one the server did not send is set to the WARC-Date.
+
+Feed and API captures (a feed poll of a source that brought in a story document, a social post's
+API answer) are ``resource`` records of the raw body, with its Content-Type.
+
 Stored bodies are the decoded payload (de-chunked, decompressed), so ``Transfer-Encoding`` and
 ``Content-Encoding`` are renamed ``X-Archive-Orig-*`` and ``Content-Length`` is set to the stored
 length (the original kept as ``X-Archive-Orig-Content-Length`` when it differs): pywb and
@@ -22,6 +32,7 @@ import importlib.metadata
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from http import HTTPStatus
 from io import BytesIO
 from pathlib import Path
@@ -49,6 +60,8 @@ class Original:
     uri: str
     date: str
     record_id: str
+    check: Check | None = None
+    body: bytes = b""
 
 
 def write(source: StoryExport, path: Path, progress: Progress) -> int:
@@ -71,6 +84,11 @@ def write_warc(
             writer.write_record(record)
             written += 1
         progress.advance()
+    for check in source_captures(source):
+        record = resource(writer, source.session, check)
+        if record is not None:
+            writer.write_record(record)
+            written += 1
     return written
 
 
@@ -100,12 +118,17 @@ def capture_records(
     body, truncated = _body(session, check)
     response_id = record_id(uri, date, "response", check.id)
     earlier = originals.get(check.raw_sha256 or "") if body else None
-    if earlier is not None:
+    previous = originals.get(f"doc:{check.document_id}")
+    if check.http_status == 304 and previous is not None:
+        response = not_modified(writer, check, uri, date, response_id, previous)
+    elif earlier is not None:
         response = revisit(writer, check, uri, date, response_id, body, earlier)
+        originals[f"doc:{check.document_id}"] = earlier
     else:
         response = _response(writer, check, uri, date, response_id, body, truncated)
         if body and check.raw_sha256:
-            originals[check.raw_sha256] = Original(uri, date, response_id)
+            originals[check.raw_sha256] = Original(uri, date, response_id, check, body)
+            originals[f"doc:{check.document_id}"] = originals[check.raw_sha256]
     records = [response]
     if check.request_headers:
         records.append(request(writer, check, uri, date, response_id))
@@ -145,6 +168,82 @@ def revisit(
                                         warc_headers_dict=headers)  # fmt: skip
 
 
+NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+
+
+def not_modified(
+    writer: WARCWriter, check: Check, uri: str, date: str, rid: str, earlier: Original
+) -> ArcWarcRecord:
+    """A 304 re-check: a server-not-modified revisit of the capture whose validators it confirmed."""
+    assert earlier.check is not None
+    http = freshened_headers(earlier.check, check, len(earlier.body))
+    headers = {"WARC-Date": date, "WARC-Record-ID": rid, "WARC-Refers-To": earlier.record_id,
+               "WARC-Block-Digest": digest(_buffer(http))}  # fmt: skip
+    record = writer.create_revisit_record(uri, digest(earlier.body), earlier.uri, earlier.date,
+                                          http_headers=http, warc_headers_dict=headers)  # fmt: skip
+    record.rec_headers.replace_header("WARC-Profile", NOT_MODIFIED)
+    return record
+
+
+def freshened_headers(original: Check, revalidation: Check, length: int) -> StatusAndHeaders:
+    """The original response's headers updated with the 304's (RFC 9111 4.3.4), status kept."""
+    base = response_headers(original, length)
+    fresh = {name.lower(): (name, value) for name, value in _pairs(revalidation.response_headers)}
+    skip = {"content-length", "transfer-encoding", "content-encoding", "content-type"}
+    merged = [
+        fresh.pop(name.lower(), (name, value)) if name.lower() not in skip else (name, value)
+        for name, value in base.headers
+    ]
+    merged += [pair for key, pair in fresh.items() if key not in skip]
+    if "date" not in {k.lower() for k, _ in _pairs(revalidation.response_headers)}:
+        merged = [(k, v) for k, v in merged if k.lower() != "date"]  # the original's Date is not now
+    status = revalidation.http_status or 304
+    merged.append(("X-Archive-Orig-Status", f"{status} {_phrase(status)}"))
+    http = StatusAndHeaders(base.statusline, merged, protocol=base.protocol)
+    _ensure_date(http, revalidation.at)
+    return http
+
+
+def _ensure_date(http: StatusAndHeaders, when: datetime) -> None:
+    if http.get_header("Date") is None:
+        http.headers.append(("Date", format_datetime(when.astimezone(UTC), usegmt=True)))
+
+
+def source_captures(source: StoryExport) -> list[Check]:
+    """Feed polls of the sources that brought in the story's documents, and API captures."""
+    from sqlmodel import col, select
+
+    from storage.models import StoryDocument
+
+    session = source.session
+    ids = [i for i in source.document_ids]
+    sources = select(StoryDocument.source_id).where(
+        StoryDocument.story_id == source.story.id, col(StoryDocument.source_id).is_not(None)
+    )
+    polls = select(Check).where(col(Check.source_id).in_(sources), col(Check.raw_sha256).is_not(None))
+    api = select(Check).where(
+        col(Check.document_id).in_(ids), col(Check.channel).in_(["feed", "api"]),
+        col(Check.raw_sha256).is_not(None),
+    )  # fmt: skip
+    rows = {c.id: c for q in (polls, api) for c in session.exec(q)}
+    return sorted(rows.values(), key=lambda c: (c.at, c.id or 0))
+
+
+def resource(writer: WARCWriter, session: Session, check: Check) -> ArcWarcRecord | None:
+    """A feed or API capture as a resource record of its raw body (None if the body is gone)."""
+    body, _ = _body(session, check)
+    uri = check.final_url or check.url
+    if not body or not uri:
+        return None
+    date = warc_date(check.at)
+    mime = next((v for k, v in _pairs(check.response_headers) if k.lower() == "content-type"), None)
+    headers = {"WARC-Date": date, "WARC-Record-ID": record_id(uri, date, "resource", check.id),
+               "WARC-Payload-Digest": digest(body), "WARC-Block-Digest": digest(body)}  # fmt: skip
+    return writer.create_warc_record(uri, "resource", payload=BytesIO(body), length=len(body),
+                                     warc_content_type=mime or "application/octet-stream",
+                                     warc_headers_dict=headers)  # fmt: skip
+
+
 def request(writer: WARCWriter, check: Check, uri: str, date: str, response_id: str) -> ArcWarcRecord:
     parts = urlsplit(uri)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -172,7 +271,9 @@ def response_headers(check: Check, length: int) -> StatusAndHeaders:
             headers.append((name, value))
     if status not in NO_BODY_STATUSES:
         headers.append(("Content-Length", str(length)))
-    return StatusAndHeaders(f"{status} {_phrase(status)}", headers, protocol=_protocol(check))
+    http = StatusAndHeaders(f"{status} {_phrase(status)}", headers, protocol=_protocol(check))
+    _ensure_date(http, check.at)
+    return http
 
 
 def digest(data: bytes) -> str:

@@ -40,6 +40,7 @@ from scraper.core.social.common import (
     with_query,
 )
 from scraper.core.types import Candidate, Channel, Content, Observation
+from scraper.core.urls import InvalidURL, canonicalize
 
 PLATFORM = "Reddit"
 WEB = "https://www.reddit.com"
@@ -115,13 +116,21 @@ def parse_rss(body: bytes, base_url: str) -> SocialPage:
     if not feed.entries and not str(feed.get("version", "")).startswith("atom"):
         cause = feed.get("bozo_exception") or "no Atom feed in the answer"
         raise MalformedResponseError(base_url, f"expected a Reddit RSS (Atom) feed: {cause}")
-    observed = [_observe_entry(entry) for entry in feed.entries]
+    observed = [_observe_entry(entry) for entry in feed.entries if _is_http(entry.get("link"))]
     last = str(feed.entries[-1].get("id", "")) if feed.entries else ""
     return SocialPage(
         observations=[obs for obs, _ in observed],
         candidates=merge_candidates(cands for _, cands in observed),
         next_page=with_query(base_url, after=last) if last.startswith("t3_") else None,
     )
+
+
+def _is_http(link: object) -> bool:
+    """A post needs a web address: an entry without an http(s) link is left out."""
+    try:
+        return isinstance(link, str) and bool(canonicalize(link))
+    except InvalidURL:
+        return False
 
 
 def _observe_entry(entry: Any) -> tuple[Observation, list[Candidate]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from bs4 import Tag
 
@@ -35,6 +35,7 @@ from scraper.core.social.common import (
     with_query,
 )
 from scraper.core.types import Candidate, Channel, Content, Observation
+from scraper.core.urls import InvalidURL, join_url
 
 PLATFORM = "Telegram"
 WEB = "https://t.me"
@@ -119,11 +120,12 @@ def _older(page: Any, url: str) -> str | None:
     if more is None:
         return None
     href = more.get("href")
-    return (
-        urljoin(url, href)
-        if isinstance(href, str) and href
-        else with_query(url, before=str(more["data-before"]))
-    )
+    if isinstance(href, str) and href:
+        try:
+            return join_url(url, href)
+        except InvalidURL:
+            pass
+    return with_query(url, before=str(more["data-before"]))
 
 
 def observe(message: Tag) -> tuple[Observation, list[Candidate]]:

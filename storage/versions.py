@@ -1,0 +1,440 @@
+"""The only writer of Version, Check, Event and ``last_confirmed_at``: :func:`apply`.
+
+A check is recorded in one transaction (the caller commits)::
+
+    state(session, document_id, channel)      -> ChannelState: the history plan() needs, read once
+    scraper.core.versioning.plan(...)         -> Confirm | NewVersion | Tombstone | Miss | Failure | Suspect
+    apply(session, document_id, channel, plan, check=..., capture=..., now=...)
+        the raw body (blob), the version (new versions, tombstones), the check row,
+        last_confirmed_at (confirmations), document fields (last seen, validators, missing count,
+        status, simhash, canonical alias), the next check (scraper.core.recheck through
+        storage.schedule, which releases the lease), and the event rows (docs/events.md)
+
+Page, feed and api channels and ``reextract`` all come through here (jobs/capture.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from scraper.core.fingerprint import simhash
+from scraper.core.normalize import NORMALIZER_VERSION
+from scraper.core.types import Channel, CheckOutcome, Content, VersionKind
+from scraper.core.urls import canonicalize
+from scraper.core.versioning import (
+    TOMBSTONE_HASH,
+    Confirm,
+    Failure,
+    History,
+    Miss,
+    NewVersion,
+    Plan,
+    Prior,
+    Suspect,
+    Tombstone,
+    plan_events,
+)
+from storage import blobs, events
+from storage import documents as docs
+from storage.models import Blob, Check, Document, Version
+from storage.schedule import schedule_next
+
+
+class Reschedule(StrEnum):
+    """How a check moves the document's next check."""
+
+    POLICY = "policy"  # page and post checks: the re-check policy (and the lease is released)
+    FEED = "feed"  # a feed entry never pushes the page's check later; an edit makes it due now
+    KEEP = "keep"  # leave the schedule as it is
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelState:
+    """What one read of the database knows about a document's channel before a check."""
+
+    document_id: int
+    url: str
+    kind: str
+    etag: str | None
+    last_modified: str | None
+    history: History
+    latest_raw_sha256: str | None = None
+    latest_extractor_version: str | None = None
+    latest_meta: dict[str, Any] = field(default_factory=dict)
+    latest_modified: datetime | None = None
+    ignore: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """What a check carries beyond the plan: the raw body and how it was read."""
+
+    raw: bytes | None = None
+    raw_sha256: str | None = None
+    http_status: int | None = None
+    extractor: str | None = None
+    extractor_version: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    fetched: bool = False  # an HTTP answer came (validators are updated, a gone page is back)
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What :func:`apply` wrote, for reports and metrics."""
+
+    url: str
+    outcome: CheckOutcome
+    seq: int | None = None
+    kind: str | None = None
+    revert_of: int | None = None
+    version_id: int | None = None
+    summary: str = ""
+    missing_count: int = 0
+    warning: str | None = None
+    event_ids: tuple[int, ...] = ()
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def state(session: Session, *, document_id: int, channel: str, with_rules: bool = False) -> ChannelState:
+    """The document's channel as :func:`scraper.core.versioning.plan` needs it (two queries)."""
+    doc = _document(session, document_id)
+    rows = session.exec(
+        select(Version.seq, Version.content_hash, Version.kind, Version.change_summary)
+        .where(Version.document_id == document_id, Version.channel == channel)
+        .order_by(col(Version.seq))
+    ).all()
+    priors = tuple(Prior(seq=s, content_hash=h, kind=VersionKind(k)) for s, h, k, _ in rows)
+    compared_seq = None
+    if rows:
+        seq, _, kind, summary = rows[-1]
+        compared_seq = seq if kind != VersionKind.TOMBSTONE.value else (summary or {}).get("last_seq")
+    latest = _row(session, document_id, channel, priors[-1].seq) if priors else None
+    compared = latest if latest is not None and compared_seq == latest.seq else None
+    if compared is None and compared_seq:
+        compared = _row(session, document_id, channel, int(compared_seq))
+    raw_size = (
+        _raw_size(session, compared.raw_sha256) if compared is not None and compared.raw_sha256 else None
+    )
+    history = History(
+        versions=priors,
+        compared=docs.version_content(compared) if compared is not None else None,
+        compared_seq=compared.seq if compared is not None else None,
+        compared_raw_size=raw_size,
+        missing_count=doc.missing_count,
+    )
+    ignore, remove = _rules(session, doc) if with_rules else ((), ())
+    return ChannelState(
+        document_id=document_id,
+        url=doc.url,
+        kind=doc.kind,
+        etag=doc.etag,
+        last_modified=doc.last_modified,
+        history=history,
+        latest_raw_sha256=latest.raw_sha256 if latest is not None else None,
+        latest_extractor_version=latest.extractor_version if latest is not None else None,
+        latest_meta=dict(latest.meta or {}) if latest is not None else {},
+        latest_modified=latest.modified if latest is not None else None,
+        ignore=ignore,
+        remove=remove,
+    )
+
+
+def _row(session: Session, document_id: int, channel: str, seq: int) -> Version | None:
+    return session.exec(
+        select(Version).where(
+            Version.document_id == document_id, Version.channel == channel, Version.seq == seq
+        )
+    ).first()
+
+
+def _raw_size(session: Session, sha256: str) -> int | None:
+    return session.exec(select(Blob.size).where(Blob.sha256 == sha256)).first()
+
+
+def _rules(session: Session, doc: Document) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The ignore rules (regexes) and remove selectors of the document and its source."""
+    from storage.models import Source
+
+    settings = doc.settings or {}
+    ignore, remove = list(settings.get("ignore", [])), list(settings.get("remove", []))
+    if doc.source_id:
+        source = session.get(Source, doc.source_id)
+        if source is not None:
+            ignore += source.ignore_patterns
+            remove += source.remove_selectors
+    return tuple(ignore), tuple(remove)
+
+
+def _document(session: Session, document_id: int) -> Document:
+    doc = session.get(Document, document_id)
+    if doc is None:
+        raise docs.NotFoundError(f"document {document_id} does not exist")
+    return doc
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def apply(
+    session: Session,
+    *,
+    document_id: int,
+    channel: Channel,
+    plan: Plan,
+    check: dict[str, Any],
+    now: datetime,
+    capture: Capture | None = None,
+    reschedule: Reschedule = Reschedule.POLICY,
+) -> Applied:
+    """Record ``plan`` (module docstring) in ``session``'s transaction; the caller commits."""
+    capture = capture or Capture()
+    doc = _document(session, document_id)
+    raw_sha = capture.raw_sha256
+    if capture.raw is not None:
+        raw_sha = blobs.put_blob(session, data=capture.raw, now=now, sha256=raw_sha)
+    check = {"at": now, **check, "raw_sha256": raw_sha} if raw_sha else {"at": now, **check}
+    applied = _apply(session, doc, channel, plan, check, now, capture)
+    changed = isinstance(plan, NewVersion) and plan.kind != VersionKind.REEXTRACTED
+    _reschedule(session, doc, reschedule, now=now, changed=changed)
+    if isinstance(plan, Failure) and plan.not_before and (doc.next_check or now) < plan.not_before:
+        doc.next_check = plan.not_before  # the host asked for quiet until then
+    drafts = plan_events(plan, channel)
+    written = [
+        events.add(
+            session,
+            draft=d,
+            at=now,
+            document_id=document_id,
+            channel=channel.value,
+            version_id=applied.version_id,
+        )
+        for d in drafts
+    ]
+    session.add(doc)
+    session.flush()
+    if not written:
+        return applied
+    return Applied(**{**_fields(applied), "event_ids": tuple(e.id for e in written if e.id is not None)})
+
+
+def _fields(applied: Applied) -> dict[str, Any]:
+    return {name: getattr(applied, name) for name in Applied.__slots__}
+
+
+def _apply(
+    session: Session,
+    doc: Document,
+    channel: Channel,
+    plan: Plan,
+    check: dict[str, Any],
+    now: datetime,
+    capture: Capture,
+) -> Applied:
+    assert doc.id is not None
+    match plan:
+        case Confirm():
+            return _confirm(session, doc, channel, plan, check, now, capture)
+        case NewVersion():
+            return _new_version(session, doc, channel, plan, check, now, capture)
+        case Tombstone():
+            return _tombstone(session, doc, channel, plan, check, now, capture)
+        case Miss():
+            return _miss(session, doc, channel, plan, check, capture)
+        case Failure():
+            _add_check(session, doc, channel, check, plan.outcome, error=plan.error)
+            return Applied(doc.url, plan.outcome)
+        case Suspect():
+            _seen(doc, capture, now)
+            latest = _latest(session, doc.id, channel)
+            _add_check(session, doc, channel, check, CheckOutcome.SUSPECT, error=plan.warning, version=latest)
+            return Applied(doc.url, CheckOutcome.SUSPECT, seq=plan.seq, warning=plan.warning)
+    raise TypeError(f"not a plan: {plan!r}")
+
+
+def _confirm(
+    session: Session,
+    doc: Document,
+    channel: Channel,
+    plan: Confirm,
+    check: dict[str, Any],
+    now: datetime,
+    capture: Capture,
+) -> Applied:
+    assert doc.id is not None
+    latest = _latest(session, doc.id, channel)
+    if latest is not None:
+        latest.last_confirmed_at = now
+        session.add(latest)
+    _seen(doc, capture, now)
+    _add_check(session, doc, channel, check, plan.outcome, version=latest)
+    return Applied(doc.url, plan.outcome, seq=latest.seq if latest else None)
+
+
+def _new_version(
+    session: Session,
+    doc: Document,
+    channel: Channel,
+    plan: NewVersion,
+    check: dict[str, Any],
+    now: datetime,
+    capture: Capture,
+) -> Applied:
+    assert doc.id is not None
+    version = docs.add_version(
+        session,
+        document_id=doc.id,
+        channel=channel.value,
+        seq=plan.seq,
+        kind=plan.kind.value,
+        revert_of=plan.revert_of,
+        observed_at=now,
+        last_confirmed_at=now,
+        http_status=capture.http_status,
+        content_hash=plan.content_hash,
+        raw_sha256=check.get("raw_sha256"),
+        extractor=capture.extractor,
+        extractor_version=capture.extractor_version,
+        normalizer_version=NORMALIZER_VERSION,
+        change_summary=plan.summary,
+        **docs.content_fields(plan.content),
+    )
+    _seen(doc, capture, now)
+    if channel == Channel.PAGE and plan.kind != VersionKind.REEXTRACTED:
+        doc.last_changed_at = now
+        doc.simhash = _signed(simhash(plan.content.text)) if plan.content.text else None
+        _alias_canonical(session, doc, plan.content)
+    _add_check(session, doc, channel, check, CheckOutcome.NEW_VERSION, version=version)
+    return Applied(
+        doc.url,
+        CheckOutcome.NEW_VERSION,
+        seq=version.seq,
+        kind=version.kind,
+        revert_of=version.revert_of,
+        version_id=version.id,
+        summary=plan.text,
+    )
+
+
+def _tombstone(
+    session: Session,
+    doc: Document,
+    channel: Channel,
+    plan: Tombstone,
+    check: dict[str, Any],
+    now: datetime,
+    capture: Capture,
+) -> Applied:
+    assert doc.id is not None
+    previous = _latest(session, doc.id, channel)
+    version = docs.add_version(
+        session,
+        document_id=doc.id,
+        channel=channel.value,
+        seq=plan.seq,
+        kind=VersionKind.TOMBSTONE.value,
+        observed_at=now,
+        last_confirmed_at=now,
+        http_status=plan.status,
+        content_hash=TOMBSTONE_HASH,
+        title=previous.title if previous else None,
+        text="",
+        change_summary=plan.summary,
+    )
+    _gone(doc, channel, plan.missing_count, capture)
+    doc.status = "gone"
+    _add_check(session, doc, channel, check, CheckOutcome.GONE, version=version)
+    summary = "deleted (tombstone written)"
+    return Applied(
+        doc.url,
+        CheckOutcome.GONE,
+        seq=version.seq,
+        kind=version.kind,
+        version_id=version.id,
+        summary=summary,
+        missing_count=plan.missing_count,
+    )
+
+
+def _miss(
+    session: Session, doc: Document, channel: Channel, plan: Miss, check: dict[str, Any], capture: Capture
+) -> Applied:
+    _gone(doc, channel, plan.missing_count, capture)
+    _add_check(session, doc, channel, check, CheckOutcome.GONE)
+    return Applied(doc.url, CheckOutcome.GONE, missing_count=plan.missing_count)
+
+
+def _gone(doc: Document, channel: Channel, missing_count: int, capture: Capture) -> None:
+    doc.missing_count = missing_count
+    if channel == Channel.PAGE and capture.fetched:  # a page that comes back must be fetched in full
+        doc.etag, doc.last_modified = None, None
+
+
+def _seen(doc: Document, capture: Capture, now: datetime) -> None:
+    doc.last_seen = now
+    if not capture.fetched:
+        return
+    doc.missing_count = 0
+    doc.etag = capture.etag or doc.etag
+    doc.last_modified = capture.last_modified or doc.last_modified
+    if doc.status == "gone":
+        doc.status = "active"
+
+
+def _latest(session: Session, document_id: int, channel: Channel) -> Version | None:
+    return docs.latest_version(session, document_id=document_id, channel=channel.value)
+
+
+def _add_check(
+    session: Session,
+    doc: Document,
+    channel: Channel,
+    check: dict[str, Any],
+    outcome: CheckOutcome,
+    *,
+    error: str | None = None,
+    version: Version | None = None,
+) -> Check:
+    return docs.add_check(
+        session,
+        document_id=doc.id,
+        channel=channel.value,
+        outcome=outcome.value,
+        error=error,
+        version_id=version.id if version else None,
+        **check,
+    )
+
+
+def _reschedule(session: Session, doc: Document, how: Reschedule, *, now: datetime, changed: bool) -> None:
+    if how == Reschedule.POLICY:
+        schedule_next(session, doc, now=now, changed=changed)
+    elif how == Reschedule.FEED and changed and doc.status == "active" and _later(doc.next_check, now):
+        doc.next_check = now
+
+
+def _later(when: datetime | None, now: datetime) -> bool:
+    return when is None or when > now
+
+
+def _signed(value: int) -> int:
+    """Store a 64-bit unsigned fingerprint in a signed BIGINT column."""
+    return value - (1 << 64) if value >= (1 << 63) else value
+
+
+def _alias_canonical(session: Session, doc: Document, content: Content) -> None:
+    if not content.canonical_url:
+        return
+    try:
+        url = canonicalize(content.canonical_url)
+    except ValueError:
+        return
+    docs.add_alias(session, document=doc, url=url)

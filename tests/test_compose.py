@@ -1,0 +1,40 @@
+"""docker-compose.yml as an operator needs it: scalable daemons, a web server on loopback unless
+told otherwise, and the README's compose commands (the image itself: .ci/container.sh)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.test_cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return data
+
+
+def test_the_daemon_has_no_host_port_so_it_scales():
+    daemon = compose()["services"]["daemon"]
+    assert "ports" not in daemon and "container_name" not in daemon
+    assert daemon["expose"] == ["8080"]  # metrics inside the network
+
+
+def test_the_web_server_is_published_on_loopback_unless_told():
+    [port] = compose()["services"]["web"]["ports"]
+    assert port.startswith("${STORYTRAIL_WEB_BIND:-127.0.0.1}:")
+
+
+def test_readme_shows_commands_under_compose():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "docker compose run --rm daemon storytrail sources list" in readme
+    assert "--scale daemon=3" in readme
+
+
+def test_a_leading_storytrail_word_is_accepted(tmp_path: Path):
+    """The image's entrypoint is `storytrail`, so `compose run daemon storytrail X` passes it twice."""
+    assert "Usage" in cli("storytrail", "--help", cwd=tmp_path).stdout

@@ -1,0 +1,128 @@
+"""The read paths use their indexes: no full scan of version, event or story_event (SQLite EXPLAIN
+QUERY PLAN; PostgreSQL EXPLAIN with sequential scans priced out, as on a table large enough)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from storage import documents, reading
+from storage.models import Document, Event, Story, StoryDocument, Version
+from storage.search import search
+from storage.timeline import EventFilter, story_events
+
+T0 = datetime(2025, 12, 29, 19, 0, tzinfo=UTC)
+TABLES = ("version", "event", "story_event")
+
+
+@pytest.fixture
+def small_archive(engine):
+    with Session(engine) as s:
+        story = Story(slug="valdai", title="Valdai")
+        s.add(story)
+        s.flush()
+        for n in range(3):
+            doc = Document(url=f"https://news.example/{n}", first_seen=T0)
+            s.add(doc)
+            s.flush()
+            s.add(StoryDocument(story_id=story.id, document_id=doc.id, discovered_at=T0))
+            for seq in (1, 2):
+                at = T0 + timedelta(hours=seq)
+                v = Version(document_id=doc.id, seq=seq, observed_at=at, last_confirmed_at=at,
+                            content_hash=f"{n}{seq}", title="Kremlin residence",
+                            text="Drones near Valdai")  # fmt: skip
+                s.add(v)
+                s.flush()
+                s.add(Event(at=at, kind="change", document_id=doc.id, channel="page", seq=seq,
+                            version_id=v.id))  # fmt: skip
+        s.commit()
+        assert story.id is not None
+        return engine, story.id
+
+
+@contextmanager
+def captured(engine: sa.Engine) -> Iterator[list[tuple[str, Any]]]:
+    statements: list[tuple[str, Any]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            statements.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def full_scans(engine: sa.Engine, statement: str, parameters: Any) -> list[str]:
+    """Plan lines that read one of TABLES whole."""
+    if engine.dialect.name == "sqlite":
+        # "SCAN t USING INDEX i" reads in index order and stops at LIMIT: not a full scan
+        pattern = re.compile(rf"^SCAN ({'|'.join(TABLES)})\b(?! USING (COVERING )?INDEX)")
+    else:
+        pattern = re.compile(rf"Seq Scan on ({'|'.join(TABLES)})\b")
+    return [line for line in plan(engine, statement, parameters) if pattern.search(line.strip())]
+
+
+READS: dict[str, Callable[[Session, int, int], object]] = {
+    "timeline, first page": lambda s, story, doc: story_events(s, story, limit=2),
+    "timeline, next page newest first": lambda s, story, doc: story_events(
+        s,
+        story,
+        filter=EventFilter(order="desc"),
+        limit=2,
+        cursor=story_events(s, story, filter=EventFilter(order="desc"), limit=2).next_cursor,
+    ),  # fmt: skip
+    "timeline, kinds and window": lambda s, story, doc: story_events(
+        s, story, filter=EventFilter(kinds=("change",), since=T0, until=T0 + timedelta(hours=5)), limit=2
+    ),
+    "version list": lambda s, story, doc: reading.version_page(s, document_id=doc, limit=1),
+    "version list, next page": lambda s, story, doc: reading.version_page(
+        s, document_id=doc, limit=1, cursor=reading.version_page(s, document_id=doc, limit=1).next_cursor
+    ),
+    "as-of lookup": lambda s, story, doc: documents.version_at(
+        s, document_id=doc, channel="page", at=T0 + timedelta(hours=1, minutes=30)
+    ),
+    "one version": lambda s, story, doc: reading.get_version(s, document_id=doc, channel="page", seq=2),
+    "latest version": lambda s, story, doc: reading.latest_version(s, document_id=doc, channel="page"),
+    "changes feed": lambda s, story, doc: reading.change_page(s, limit=2),
+    "changes feed, next page": lambda s, story, doc: reading.change_page(
+        s, limit=2, cursor=reading.change_page(s, limit=2).next_cursor
+    ),
+    "search, latest versions": lambda s, story, doc: search(s, "kremlin", limit=5),
+    "search, all versions": lambda s, story, doc: search(s, "valdai", all_versions=True, limit=5),
+}
+
+
+@pytest.mark.parametrize("name", list(READS))
+def test_read_uses_an_index(small_archive, name):
+    engine, story_id = small_archive
+    with Session(engine) as s:
+        doc = s.exec(sa.select(Document.id).limit(1)).scalar_one()  # type: ignore[call-overload]
+    with captured(engine) as statements, Session(engine) as s:
+        READS[name](s, story_id, doc)
+    assert statements
+    scans = {sql: found for sql, params in statements if (found := full_scans(engine, sql, params))}
+    assert not scans, f"{name}: full scans {scans}"
+    if "next page" in name:  # the cursor is a range on the index, not a filter over earlier pages
+        ranges = [line for statement, params in statements[-1:] for line in plan(engine, statement, params)]
+        assert any(KEYSET.search(line) for line in ranges), f"{name}: cursor is no index range: {ranges}"
+
+
+KEYSET = re.compile(r"(SEARCH .*[<>]|Index Cond: .*[<>])")
+
+
+def plan(engine: sa.Engine, statement: str, parameters: Any) -> list[str]:
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            return [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        return [row[0] for row in conn.exec_driver_sql("EXPLAIN " + statement, parameters)]
