@@ -11,7 +11,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from jobs.constants import SOURCE_KINDS
-from scraper.core.languages import UnknownLanguageError, check_languages
 
 __all__ = ["SOURCE_KINDS", "Config", "ConfigError", "SourceConfig", "StoryConfig", "load_config"]
 DURATION = re.compile(r"^\s*(\d+\s*[smhdw]\s*)+$")
@@ -105,6 +104,8 @@ class StoryConfig(BaseModel):
     @field_validator("languages")
     @classmethod
     def _languages(cls, value: list[str]) -> list[str]:
+        from scraper.core.languages import UnknownLanguageError, check_languages  # loads stemmers: costly
+
         try:
             return list(check_languages(value))
         except UnknownLanguageError as exc:
