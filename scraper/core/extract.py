@@ -16,6 +16,7 @@ Exceptions::
      +-- EmptyDocumentError      the body is empty or blank
      +-- NotHTMLError            binary data or text without markup
      +-- NoContentError          neither text nor a title could be found
+          +-- TooDeepError       elements nest past the parser's limit, so the text is cut
     InvalidSelectorError         a per-source ``remove_selectors`` rule is not valid CSS
 """
 
@@ -90,8 +91,9 @@ class NoContentError(ExtractionError):
     pass
 
 
-class TooDeepError(ExtractionError):
-    pass
+class TooDeepError(NoContentError):
+    """Elements nest past the parser's depth limit: whatever text it finds is cut (a suspect
+    extraction, never a version)."""
 
 
 class InvalidSelectorError(ValueError):
