@@ -21,12 +21,13 @@ $(STAMP): requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/pip install -q --require-hashes --no-deps -r requirements-dev.lock
-	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	@# the editable install's "Editable installation" notice is information only (setuptools says so)
+	PYTHONWARNINGS="ignore:Editable installation:UserWarning" $(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	@touch $@
 
 setup: $(STAMP)  ## build .venv from the locked dependencies
 
-demo: $(STAMP)  ## run the offline demo (evolving local news site -> archive in ./storytrail.db)
+demo: $(STAMP)  ## run the offline demo (local news site on 127.0.0.1:8765 -> ./storytrail-demo.db; a rerun refreshes it)
 	$(BIN)/storytrail demo
 
 test: $(STAMP)  ## run every check: lint, types, import layers, then the test suite

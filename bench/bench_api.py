@@ -190,8 +190,6 @@ def start_server(db: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
         str(port),
         "--db",
         f"sqlite:///{db}",
-        "--config",
-        str(db.parent / "absent.toml"),
     ]
     proc = subprocess.Popen(command, env=env, cwd=db.parent, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

@@ -10,10 +10,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from jobs.constants import SOURCE_KINDS
 from scraper.core.languages import UnknownLanguageError, check_languages
 from scraper.http_options import RequestOptionsError, check_header, check_proxy
 
-SOURCE_KINDS = ("feed", "sitemap", "page", "search", "mastodon", "bluesky", "telegram", "reddit", "youtube")
+__all__ = ["SOURCE_KINDS", "Config", "ConfigError", "SourceConfig", "StoryConfig", "load_config"]
 DURATION = re.compile(r"^\s*(\d+\s*[smhdw]\s*)+$")
 
 
@@ -127,9 +128,24 @@ class StoryConfig(BaseModel):
 
     _durations = field_validator("recheck_min", "recheck_max")(_check_duration)
 
+    @field_validator("query")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        """The matcher's own parser: a query it would refuse is refused here, with the column."""
+        if value.strip():
+            from scraper.core.query import QueryError, compile_query
+
+            try:
+                compile_query(value)
+            except QueryError as exc:
+                where = "" if exc.position is None else f" at column {exc.position + 1}"
+                raise ValueError(f"invalid story query {value!r}{where}: {exc.reason}") from None
+        return value
+
     @field_validator("languages")
     @classmethod
     def _languages(cls, value: list[str]) -> list[str]:
+
         try:
             return list(check_languages(value))
         except UnknownLanguageError as exc:

@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from scraper.core.notify import EVENT_KINDS as _EVENT_KINDS
 from storage.catalog import story_documents
 from storage.documents import NotFoundError
 from storage.models import Document, Event, Story, StoryDocument, StoryEvent, Version
@@ -323,18 +324,7 @@ def _iso(value: datetime | None) -> str | None:
 
 # -- the paged timeline, from the event table ---------------------------------------------------
 
-EVENT_KINDS = (
-    "new_coverage",  # a document joined the story (story_id set)
-    "first_version",
-    "change",
-    "headline",
-    "moved",
-    "deleted",
-    "restored",
-    "reverted",
-    "suspect",
-    "reextracted",
-)
+EVENT_KINDS = _EVENT_KINDS  # the event table's kinds (scraper.core.notify holds the one list)
 ORDERS = ("asc", "desc")
 MAX_PAGE = 1000
 

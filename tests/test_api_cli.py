@@ -68,8 +68,6 @@ def test_serve_in_a_subprocess_with_a_token_from_the_environment(tmp_path):
         str(port),
         "--db",
         db,
-        "--config",
-        str(tmp_path / "absent.toml"),
     ]
     proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

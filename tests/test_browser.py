@@ -66,8 +66,6 @@ def serve(tmp_path: Path, db_url: str) -> Iterator[str]:
         str(port),
         "--db",
         db_url,
-        "--config",
-        str(tmp_path / "absent.toml"),
     ]
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
-from sqlmodel import Session
 
 from jobs.cli.common import (
     ConfigOpt,
@@ -21,21 +19,20 @@ from jobs.cli.common import (
     out,
     parse_time,
     print_json,
+    print_table,
     ready_engine,
     run,
     short_time,
 )
-from jobs.clock import utcnow
-from jobs.config import SAMPLE_CONFIG
-from jobs.sync import sync_config
-from scraper.core.diff_render import FORMATS
-from scraper.core.urls import canonicalize
-from storage import documents as docs
-from storage.models import Version
+from jobs.cli.tables import Col
+from jobs.constants import DIFF_FORMATS as FORMATS
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from jobs.pipeline import CheckReport
     from scraper.http_options import RequestOptions
+    from storage.models import Version
 
 config_app = typer.Typer(help="Work with the config file.", no_args_is_help=True)
 
@@ -53,6 +50,8 @@ def register(app: typer.Typer) -> None:
 
 def init(db: DbOpt = None, config: ConfigOpt = None) -> None:
     """Create or upgrade the database (alembic upgrade head) and write a sample config if none exists."""
+    from jobs.config import SAMPLE_CONFIG
+
     ctx = context(db, config)
     engine = ready_engine(ctx)
     engine.dispose()
@@ -98,6 +97,11 @@ def check(
     as_json: JsonOpt = False,
 ) -> None:
     """Fetch one URL now and record a version (or a check when nothing changed)."""
+    from sqlmodel import Session
+
+    from jobs.clock import utcnow
+    from jobs.sync import sync_config
+
     options = _one_off_options(header or [], cookies)
     ctx = context(db, config)
     if browser:
@@ -164,12 +168,17 @@ def _report_line(r: CheckReport) -> str:
 
 
 def _find(session: Session, url: str) -> int:
+    from scraper.core.urls import canonicalize
+    from storage import documents as docs
+
     doc = docs.find_document(session, url=url) or docs.get_document(session, url=canonicalize(url))
     assert doc.id is not None
     return doc.id
 
 
 def _channel(session: Session, document_id: int, channel: str | None) -> str:
+    from storage import documents as docs
+
     if channel:
         return channel
     found = {v.channel for v in docs.list_versions(session, document_id=document_id)}
@@ -187,7 +196,11 @@ ChannelOpt = Annotated[
 def versions(
     url: str, channel: ChannelOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False
 ) -> None:
-    """List the versions of a document."""
+    """List the versions of a document (titles are shortened at a terminal; `show` gives them whole)."""
+    from sqlmodel import Session
+
+    from storage import documents as docs
+
     ctx = context(db, config)
     with Session(ready_engine(ctx)) as session:
         doc_id = _find(session, url)
@@ -195,18 +208,15 @@ def versions(
     if as_json:
         print_json([_version_json(v) for v in rows])
         return
-    table = Table("channel", "seq", "kind", "observed (UTC)", "last confirmed", "title", "change", title=url)
-    for v in rows:
-        table.add_row(
-            v.channel,
-            str(v.seq),
-            v.kind,
-            short_time(v.observed_at),
-            short_time(v.last_confirmed_at),
-            v.title or "",
-            str(v.change_summary.get("summary", "")),
-        )
-    out.print(table)
+    columns = [Col("channel", "fixed"), Col("seq", "number"), Col("kind", "fixed"),
+               Col("observed (UTC)", "fixed"), Col("last confirmed", "fixed"), Col("title", "title"),
+               Col("change", "title", max_width=60)]  # fmt: skip
+    cells = [
+        (v.channel, str(v.seq), v.kind, short_time(v.observed_at), short_time(v.last_confirmed_at),
+         v.title or "", str(v.change_summary.get("summary", "")))
+        for v in rows
+    ]  # fmt: skip
+    print_table(columns, cells, title=url)
 
 
 def _version_json(v: Version, *, text: bool = False) -> dict[str, object]:
@@ -249,6 +259,8 @@ def show(
     """Print one version's content (the latest, version N, or as it was at TIME)."""
     if version is not None and at is not None:
         fail("give --version or --at, not both", 2)
+    from sqlmodel import Session
+
     when = parse_time(at, "--at") if at is not None else None
     ctx = context(db, config)
     with Session(ready_engine(ctx)) as session:
@@ -270,6 +282,8 @@ def show(
 
 
 def _pick(session: Session, doc_id: int, channel: str, seq: int | None, when: datetime | None) -> Version:
+    from storage import documents as docs
+
     if seq is not None:
         return docs.get_version(session, document_id=doc_id, channel=channel, seq=seq)
     if when is not None:
@@ -302,6 +316,10 @@ def diff(
         fmt = "json"
     if fmt not in FORMATS:
         fail(f"--format {fmt!r} is not one of: {', '.join(FORMATS)}", 2)
+    from sqlmodel import Session
+
+    from storage import documents as docs
+
     ctx = context(db, config)
     with Session(ready_engine(ctx)) as session:
         doc_id = _find(session, url)
@@ -341,6 +359,10 @@ def reextract(
     """Re-derive text from stored raw bodies with the current extractor (kind `reextracted`)."""
     if bool(url) == all_docs:
         fail("give a URL or --all", 2)
+    from sqlmodel import Session
+
+    from storage import documents as docs
+
     ctx = context(db, config)
     engine = ready_engine(ctx)
     with Session(engine) as session:
@@ -353,9 +375,44 @@ def reextract(
         async with open_services(ctx.settings, engine=engine) as svc:
             return [await reextract_document(svc, i) for i in ids]
 
+    with Session(engine) as session:
+        skipped = _skip_reasons(session, ids)  # before: afterwards every one is current
     reports = [r for r in run(go()) if r is not None]
     changed = [r for r in reports if r.outcome.value == "new_version"]
     if as_json:
-        print_json({"documents": len(ids), "reextracted": len(reports), "changed": len(changed)})
+        print_json({"documents": len(ids), "reextracted": len(reports), "changed": len(changed),
+                    "skipped": skipped})  # fmt: skip
         return
-    err.print(f"{len(ids)} documents, {len(reports)} re-extracted, {len(changed)} gave new text")
+    err.print(_reextract_line(len(ids), len(reports), len(changed), skipped), highlight=False, markup=False)
+
+
+def _skip_reasons(session: Session, ids: list[int]) -> dict[str, int]:
+    """Why documents will not be re-extracted: counts by reason."""
+    from scraper.core.extract import EXTRACTOR_VERSION
+    from storage import documents as docs
+
+    reasons: dict[str, int] = {}
+    for doc_id in ids:
+        latest = docs.latest_version(session, document_id=doc_id, channel="page")
+        if latest is not None and latest.kind == "tombstone":
+            why = "deleted (the latest version is a tombstone)"
+        elif latest is None or latest.raw_sha256 is None:
+            why = "no stored page body"
+        elif latest.extractor_version == EXTRACTOR_VERSION:
+            why = f"already extracted by the current extractor ({EXTRACTOR_VERSION})"
+        else:
+            continue
+        reasons[why] = reasons.get(why, 0) + 1
+    return reasons
+
+
+def _reextract_line(documents: int, done: int, changed: int, skipped: dict[str, int]) -> str:
+    if not documents:
+        return "0 documents: nothing has a stored page body yet (`storytrail check URL` archives one)"
+    line = f"{documents} documents, {done} re-extracted, {changed} gave new text"
+    why = [f"{n} {reason}" for reason, n in skipped.items()]
+    if why:
+        line += f" (skipped: {'; '.join(why)})"
+    if done and not changed:
+        line += "; the current extractor gives the same text as before"
+    return line

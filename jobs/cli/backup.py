@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from jobs.cli.common import ConfigOpt, DbOpt, JsonOpt, context, fail, out, print_json, ready_engine
-from storage.db import make_engine
 
 
 def register(app: typer.Typer) -> None:
@@ -82,6 +81,7 @@ def copy(
     """Copy the archive into another database (SQLite <-> PostgreSQL); row counts are checked."""
     from storage.backup import BackupError
     from storage.backup import copy as do_copy
+    from storage.db import make_engine
 
     ctx = context(db, config)
     if to == ctx.settings.database_url:

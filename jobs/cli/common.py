@@ -1,35 +1,42 @@
-"""What every command shares: the --db / --config / --json options, context, output, errors."""
+"""What every command shares: the --db / --config / --json options, context, output, errors.
+
+This module is imported by every command module, so it imports nothing heavy at the top: the
+settings, the config file, the ORM and the engine are loaded when a command asks for them.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
-from sqlalchemy.engine import Engine
 
-from jobs.config import Config, load_config
-from jobs.settings import DEFAULT_CONFIG, DEFAULT_DB, Settings, load_settings
-from storage.db import make_engine
+from jobs.cli.tables import print_table as print_table
+from jobs.constants import DEFAULT_CONFIG, DEFAULT_DB
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from jobs.config import Config
+    from jobs.settings import Settings
 
 T = TypeVar("T")
 
 DbOpt = Annotated[
     str | None,
     typer.Option(
-        "--db", metavar="URL", help=f"Database URL (env STORYTRAIL_DATABASE_URL; default {DEFAULT_DB})"
+        "--db", metavar="URL", help=f"Database URL (env STORYTRAIL_DATABASE_URL; default {DEFAULT_DB})."
     ),
 ]
 ConfigOpt = Annotated[
     str | None,
     typer.Option(
-        "--config", metavar="FILE", help=f"Config file (env STORYTRAIL_CONFIG; default {DEFAULT_CONFIG})"
+        "--config", metavar="FILE", help=f"Config file (env STORYTRAIL_CONFIG; default {DEFAULT_CONFIG})."
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
@@ -47,23 +54,51 @@ class CLIError(Exception):
 
 
 @dataclass
+class RunState:
+    """What the error handler may name: the database the command opened."""
+
+    database_url: str | None = None
+
+
+state = RunState()
+
+
+@dataclass
 class AppContext:
     settings: Settings
     config: Config
 
     def engine(self) -> Engine:
+        from storage.db import make_engine
+
         return make_engine(self.settings.database_url)
 
 
 def context(db: str | None, config: str | None, *, config_required: bool = False) -> AppContext:
-    """Settings and config from flags, environment and file (flags win)."""
+    """Settings and config from flags, environment and file (flags win).
+
+    A config file named with --config must exist; the default one (or STORYTRAIL_CONFIG's) may be
+    absent, which is an empty config.
+    """
+    from jobs.config import ConfigError, load_config
+    from jobs.settings import load_settings
+
     base = load_settings(database_url=db, config=config)
-    cfg = load_config(base.config, required=config_required)
+    state.database_url = base.database_url
+    try:
+        cfg = load_config(base.config, required=config_required or config is not None)
+    except ConfigError as exc:
+        if config is not None and exc.line is None:
+            fail(f"--config {config}: {exc.message}")
+        raise
     settings = load_settings(database_url=db, config=config, file_settings=cfg.settings)
+    state.database_url = settings.database_url
     return AppContext(settings=settings, config=cfg)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
+    import asyncio
+
     return asyncio.run(coro)
 
 
@@ -102,9 +137,13 @@ def parse_time(text: str, flag: str) -> datetime:
 
 def ready_engine(ctx: AppContext) -> Engine:
     """The database, migrated to the current schema (a new SQLite file is created on first use)."""
-    from storage.migrate import current_revision, head_revision, upgrade
+    from storage.schema_version import is_current
 
     engine = ctx.engine()
+    if is_current(engine):
+        return engine
+    from storage.migrate import current_revision, head_revision, upgrade
+
     if current_revision(engine) != head_revision():
         upgrade(engine)
     return engine

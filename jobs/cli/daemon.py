@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from jobs.cli.common import AppContext, ConfigOpt, DbOpt, context, fail, out, run
-from jobs.services import utcnow
-from jobs.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from jobs.settings import Settings
 
 WorkersOpt = Annotated[
     int | None,
@@ -100,7 +101,10 @@ def run_command(
 
 def _ready(ctx: AppContext) -> Engine:
     """The database, reachable, migrated, with the config file's sources and stories in it."""
+    from sqlmodel import Session
+
     from jobs.daemon import prepare_database, wait_for_database
+    from jobs.services import utcnow
     from jobs.sync import sync_config
 
     engine = ctx.engine()

@@ -8,11 +8,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich import box
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from sqlmodel import Session
 
 from jobs.cli.common import (
     AppContext,
@@ -24,15 +20,12 @@ from jobs.cli.common import (
     fail,
     out,
     print_json,
+    print_table,
     ready_engine,
     run,
 )
 from jobs.cli.sources import sources_app
-from jobs.config import SourceConfig
-from jobs.logs import configure_logging
-from jobs.services import open_services, utcnow
-from jobs.sync import source_fields, sync_config
-from storage import catalog
+from jobs.cli.tables import Col
 
 if TYPE_CHECKING:
     from jobs.polling import PollReport
@@ -59,7 +52,13 @@ def poll(
 
     Exit status 1 when a source failed (the others are polled all the same).
     """
+    from sqlmodel import Session
+
+    from jobs.logs import configure_logging
     from jobs.polling import poll_all
+    from jobs.services import open_services, utcnow
+    from jobs.sync import sync_config
+    from storage import catalog
 
     ctx = context(db, config)
     configure_logging(ctx.settings.log_format, "ERROR")  # progress and the summary say the rest
@@ -89,6 +88,8 @@ def _progress(total: int) -> Iterator[Callable[[str, PollReport | None], None]]:
     if not err.is_terminal:
         yield _plain_progress
         return
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -126,7 +127,17 @@ def _summary(reports: list[PollReport]) -> None:
     if not reports:
         out.print("no sources to poll: add one with `storytrail sources add` or in the config file")
         return
+    from rich import box
+    from rich.table import Table
+
     columns = ("source", "outcome", "entries", "new", "matched", "fetched", "seen", "edited", "errors")
+    if not out.is_terminal:
+        rows = [(r.source, {"not_modified": "304"}.get(r.outcome, r.outcome),
+                 *(str(n) for n in (r.entries, r.new, r.matched, r.fetched, r.seen, r.edited, r.errors)))
+                for r in reports]  # fmt: skip
+        print_table(columns, rows)
+        _details(reports)
+        return
     table = Table(*columns, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     table.columns[0].overflow, table.columns[0].min_width = "fold", 16
     for column in table.columns[2:]:
@@ -136,6 +147,10 @@ def _summary(reports: list[PollReport]) -> None:
         outcome = {"not_modified": "304"}.get(r.outcome, r.outcome)
         table.add_row(escape(r.source), outcome, *(str(n) for n in numbers))
     out.print(table)
+    _details(reports)
+
+
+def _details(reports: list[PollReport]) -> None:
     for r in reports:
         for match in r.matches:
             out.print(
@@ -169,6 +184,7 @@ def discover(
 
     With --add, every feed and sitemap found is added (and the page itself when there is neither).
     """
+    from jobs.services import open_services
     from scraper.sources import SourceError
     from scraper.sources.discover import discover_sources
 
@@ -183,12 +199,32 @@ def discover(
     except SourceError as exc:
         fail(str(exc))
     added = _add_offers(ctx, found, every) if add else []
+    notes = _not_added(found, added) if add else []
     if as_json:
-        print_json(
-            {"url": url, "offers": [_offer_json(o, added) for o in found.offers], "warnings": found.warnings}
-        )
+        print_json({"url": url, "offers": [_offer_json(o, added) for o in found.offers],
+                    "warnings": found.warnings, "not_added": notes})  # fmt: skip
         return
-    _print_offers(found, added)
+    _print_offers(found, added, added_flag=add)
+    for note in notes:
+        out.print(note, highlight=False, markup=False)
+
+
+def _not_added(found: Discovery, added: list[tuple[str, SourceOffer]]) -> list[str]:
+    """Why an offer was not added (the summary never leaves a zero unexplained)."""
+    chosen = {id(o) for _, o in added}
+    feeds = [o for o in found.offers if o.kind != "page"]
+    notes = []
+    for offer in found.offers:
+        if id(offer) in chosen:
+            continue
+        if offer.kind == "page" and feeds:
+            which = " and ".join(sorted({o.kind for o in feeds}))
+            notes.append(f"not added: the section page {offer.url} (the site has a {which}, which lists "
+                         "its articles more reliably; add the page with `storytrail sources add NAME URL "
+                         "--kind page` if you want it too)")  # fmt: skip
+        else:
+            notes.append(f"not added: {offer.url} (already a source)")
+    return notes
 
 
 def _offer_json(offer: SourceOffer, added: list[tuple[str, SourceOffer]]) -> dict[str, object]:
@@ -197,29 +233,32 @@ def _offer_json(offer: SourceOffer, added: list[tuple[str, SourceOffer]]) -> dic
             "items": offer.items, "added_as": name}  # fmt: skip
 
 
-def _print_offers(found: Discovery, added: list[tuple[str, SourceOffer]]) -> None:
+def _print_offers(found: Discovery, added: list[tuple[str, SourceOffer]], *, added_flag: bool) -> None:
     if not found.offers:
         out.print(f"no feeds, sitemaps or article links found at {found.url}", highlight=False)
     else:
-        table = Table("kind", "url", "found by", "title", "items", "added as")
-        for offer in found.offers:
-            name = next((n for n, o in added if o is offer), "")
-            table.add_row(
-                offer.kind,
-                escape(offer.url),
-                offer.found_by,
-                escape(offer.title or ""),
-                str(offer.items),
-                name,
-            )
-        out.print(table)
-        if not added:
+        columns = [Col("kind", "fixed"), Col("url", "url"), Col("found by"), Col("title", "title"),
+                   Col("items", "number"), Col("added as", "url")]  # fmt: skip
+        names = {id(o): n for n, o in added}
+        rows = [
+            (o.kind, o.url, o.found_by, o.title or "", str(o.items), names.get(id(o), ""))
+            for o in found.offers
+        ]
+        print_table(columns, rows)
+        if not added_flag:
             out.print("add them with --add, or one by one with `storytrail sources add NAME URL --kind KIND`")
     for warning in found.warnings:
         err.print(f"warning: {warning}", highlight=False, markup=False)
 
 
 def _add_offers(ctx: AppContext, found: Discovery, every: str) -> list[tuple[str, SourceOffer]]:
+    from sqlmodel import Session
+
+    from jobs.config import SourceConfig
+    from jobs.services import utcnow
+    from jobs.sync import source_fields
+    from storage import catalog
+
     offers = [o for o in found.offers if o.kind != "page"] or found.offers
     added: list[tuple[str, SourceOffer]] = []
     with Session(ready_engine(ctx)) as session:

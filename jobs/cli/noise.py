@@ -4,18 +4,15 @@ versions by re-extraction (kind `reextracted`, never counted as publisher edits)
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
-from sqlmodel import Session
 
 from jobs.cli.common import ConfigOpt, DbOpt, JsonOpt, context, err, fail, out, print_json, ready_engine, run
-from jobs.clock import utcnow
-from scraper.core.noise import propose
-from storage import noise
-from storage.models import NoiseRule
+
+if TYPE_CHECKING:
+    from storage.models import NoiseRule
 
 noise_app = typer.Typer(
     help="Noise learnt per site: volatile boxes proposed as ignore rules.", no_args_is_help=True
@@ -30,6 +27,13 @@ def register(app: typer.Typer) -> None:
 @noise_app.command("show")
 def show(site: SiteArg, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Learn the site's noise from its stored versions and list the proposed and accepted rules."""
+    from rich.table import Table
+    from sqlmodel import Session
+
+    from jobs.clock import utcnow
+    from scraper.core.noise import propose
+    from storage import noise
+
     ctx = context(db, config)
     engine = ready_engine(ctx)
     with Session(engine, expire_on_commit=False) as session:
@@ -66,6 +70,11 @@ def accept(
     as_json: JsonOpt = False,
 ) -> None:
     """Accept noise rules: they join the site's ignore rules, and its pages are re-extracted."""
+    from sqlmodel import Session
+
+    from jobs.clock import utcnow
+    from storage import noise
+
     ctx = context(db, config)
     engine = ready_engine(ctx)
     with Session(engine, expire_on_commit=False) as session:

@@ -5,22 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
-from sqlmodel import Session
 
 from jobs.cli.common import ConfigOpt, DbOpt, JsonOpt, context, fail, iso, out, print_json, ready_engine, run
-from jobs.clock import utcnow
-from jobs.sync import sync_config
-from scraper.core.notify import (
-    DEFAULT_EVENTS,
-    TargetError,
-    check_events,
-    parse_interval,
-    parse_quiet_hours,
-    target_kind,
-)
-from storage import catalog
-from storage import notify as store
+from scraper.core.notify import DEFAULT_EVENTS  # pure and light: the help text names the defaults
 
 notify_app = typer.Typer(
     help="Notifications: send a story's changes to webhooks and Apprise URLs.", no_args_is_help=True
@@ -68,6 +55,14 @@ def add(
     as_json: JsonOpt = False,
 ) -> None:
     """Send a story's events to TARGET (a signed JSON webhook, or an Apprise notification)."""
+    from sqlmodel import Session
+
+    from jobs.clock import utcnow
+    from jobs.sync import sync_config
+    from scraper.core.notify import TargetError, check_events, parse_interval, parse_quiet_hours, target_kind
+    from storage import catalog
+    from storage import notify as store
+
     kind_list = [k.strip() for k in (events or "").split(",") if k.strip()]
     try:
         kind = target_kind(target)
@@ -116,6 +111,13 @@ def add(
 @notify_app.command("list")
 def list_targets(db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """List notification targets with their filters and delivery counts."""
+    from rich.table import Table
+    from sqlmodel import Session
+
+    from jobs.clock import utcnow
+    from jobs.sync import sync_config
+    from storage import notify as store
+
     ctx = context(db, config)
     with Session(ready_engine(ctx)) as session:
         sync_config(session, ctx.config, now=utcnow())
@@ -170,6 +172,13 @@ def list_targets(db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = 
 @notify_app.command("test")
 def test(slug: str, db: DbOpt = None, config: ConfigOpt = None) -> None:
     """Send a test message to every target of the story now (nothing is stored)."""
+    from sqlmodel import Session
+
+    from jobs.clock import utcnow
+    from jobs.sync import sync_config
+    from storage import catalog
+    from storage import notify as store
+
     ctx = context(db, config)
     with Session(ready_engine(ctx), expire_on_commit=False) as session:
         sync_config(session, ctx.config, now=utcnow())
@@ -185,6 +194,7 @@ def test(slug: str, db: DbOpt = None, config: ConfigOpt = None) -> None:
 
 
 async def _send_tests(settings, slug, title, targets) -> int:  # type: ignore[no-untyped-def]
+    from jobs.clock import utcnow
     from jobs.notify import DeliveryError, Sender, redact, sample_view
     from jobs.services import fetch_config
     from scraper.http import Fetcher
@@ -210,6 +220,10 @@ def remove(
     config: ConfigOpt = None,
 ) -> None:
     """Remove a notification target and its pending deliveries."""
+    from sqlmodel import Session
+
+    from storage import notify as store
+
     ctx = context(db, config)
     with Session(ready_engine(ctx)) as session:
         row = store.get_target(session, target_id=target_id)

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from rich.text import Text
-from sqlmodel import Session
 
 from jobs.cli.common import (
     ConfigOpt,
@@ -24,11 +20,19 @@ from jobs.cli.common import (
     ready_engine,
     short_time,
 )
-from storage import catalog
-from storage.export import FORMATS, ExportError, OutputNotWritableError, UnknownFormatError, export_story
-from storage.reading import ReadingError
-from storage.search import SearchError, SearchHit, search
-from storage.timeline import EVENT_KINDS, EventFilter, InvalidWindowError, TimelinePage, timeline_page
+from jobs.cli.tables import Col, print_table
+from scraper.core.notify import EVENT_KINDS
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from storage.search import SearchHit
+    from storage.timeline import TimelinePage
+
+EXPORT_FORMATS_HELP = (
+    "The file format: jsonl, csv, markdown, html, atom, warc, wacz, newsedits, parquet"
+    " (a wrong one lists all)."
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -79,6 +83,12 @@ def timeline_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """The story's documents and changes in time order, a page at a time."""
+    from sqlmodel import Session
+
+    from storage import catalog
+    from storage.reading import ReadingError
+    from storage.timeline import EventFilter, InvalidWindowError, timeline_page
+
     when, start, end = (
         parse_time(v, f) if v else None for v, f in ((at, "--at"), (since, "--since"), (until, "--until"))
     )
@@ -105,24 +115,43 @@ def timeline_cmd(
 def _print_timeline(result: TimelinePage) -> None:
     at = result.filter.at
     as_of = f" as of {short_time(at)} UTC" if at else ""
-    docs = Table("#", "outlet", "title", "discovered (UTC)", "via", "versions", "state",
-                 title=f"{result.title} — {len(result.documents)} documents on this page{as_of}")  # fmt: skip
+    columns = [
+        Col("#", "number"),
+        Col("outlet", "fixed"),
+        Col("title", "title"),
+        Col("discovered (UTC)", "fixed"),
+        Col("via"),
+        Col("versions", "number"),
+        Col("state"),
+    ]
+    rows: list[tuple[str, ...]] = []
     for n, d in enumerate(result.documents, start=1):
         state = (
             "deleted" if d.deleted else ", ".join(f"{c} v{s}" for c, s in d.latest.items()) or "not captured"
         )
-        docs.add_row(
-            str(n), d.outlet, d.title or d.url, short_time(d.discovered_at), d.via, str(d.versions), state
+        rows.append(
+            (str(n), d.outlet, d.title or d.url, short_time(d.discovered_at), d.via, str(d.versions), state)
         )
-    out.print(docs)
+    print_table(
+        columns, rows, title=f"{result.title} — {len(result.documents)} documents on this page{as_of}"
+    )
+    columns = [
+        Col("time (UTC)", "fixed"),
+        Col("event", "fixed"),
+        Col("outlet", "fixed"),
+        Col("document", "title"),
+        Col("version", "fixed"),
+        Col("what happened", "title", 60),
+    ]
     page = result.events
-    events = Table("time (UTC)", "event", "outlet", "document", "version", "what happened",
-                   title=f"{len(page.items)} events")  # fmt: skip
+    rows = []  # the same shape: tuples of strings
     for e in page.items:
         what = e.summary + (f" (was: {e.previous_title})" if e.previous_title else "")
         version = f"{e.channel} v{e.seq}" if e.seq is not None else ""
-        events.add_row(short_time(e.at), e.kind, e.outlet, e.title or e.url or "", version, what)
-    out.print(events)
+        rows.append((short_time(e.at), e.kind, e.outlet, e.title or e.url or "", version, what))
+    if not out.is_terminal:
+        out.print()
+    print_table(columns, rows, title=f"{len(page.items)} events")
     if page.next_cursor:
         err.print(f"more events: --cursor {page.next_cursor}", highlight=False, markup=False)
 
@@ -153,6 +182,11 @@ def search_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Full-text search over the latest versions (or all of them)."""
+    from sqlmodel import Session
+
+    from storage import catalog
+    from storage.search import SearchError, search
+
     start, end = (parse_time(v, f) if v else None for v, f in ((since, "--since"), (until, "--until")))
     ctx = context(db, config)
     with Session(ready_engine(ctx)) as session:
@@ -176,6 +210,8 @@ def search_cmd(
 
 
 def _print_hit(hit: SearchHit) -> None:
+    from rich.text import Text
+
     head = Text(
         f"{hit.outlet} · {hit.channel} v{hit.seq} · {short_time(hit.observed_at)} UTC · ", style="dim"
     )
@@ -206,7 +242,7 @@ class BarProgress:
 
 def export_cmd(
     slug: Annotated[str, typer.Argument(metavar="SLUG", help="The story.")],
-    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help=f"One of: {', '.join(FORMATS)}.")],
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help=EXPORT_FORMATS_HELP)],
     output: Annotated[
         Path, typer.Option("--output", metavar="PATH", help="The file to write (parquet: a new folder).")
     ],
@@ -215,6 +251,12 @@ def export_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Export every version of a story: jsonl, csv, markdown, html, atom, warc, wacz, newsedits or parquet."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from sqlmodel import Session
+
+    from storage import catalog
+    from storage.export import FORMATS, ExportError, OutputNotWritableError, UnknownFormatError, export_story
+
     if fmt not in FORMATS:
         fail(f"--format {fmt!r} is not one of: {', '.join(FORMATS)}", 2)
     ctx = context(db, config)

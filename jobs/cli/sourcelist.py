@@ -6,12 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlmodel import Session
 
 from jobs.cli.common import ConfigOpt, DbOpt, JsonOpt, context, fail, out, print_json, ready_engine, run
 from jobs.cli.sources import sources_app
-from jobs.clock import utcnow
-from jobs.config import DURATION
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +26,10 @@ def import_sources(
     as_json: JsonOpt = False,
 ) -> None:
     """Add the feeds of an OPML file, or a list of feed, sitemap and page URLs (kind detected)."""
+    from sqlmodel import Session
+
+    from jobs.clock import utcnow
+    from jobs.config import DURATION
     from jobs.services import fetch_config
     from jobs.sourcelist import ImportReport, import_list
     from scraper.http import Fetcher
@@ -72,6 +73,9 @@ def export_sources(
     config: ConfigOpt = None,
 ) -> None:
     """Write the feed, sitemap and page sources as OPML (feed readers read the feeds)."""
+    from sqlmodel import Session
+
+    from jobs.clock import utcnow
     from jobs.sourcelist import export_opml
     from jobs.sync import sync_config
 

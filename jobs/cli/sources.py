@@ -5,9 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.table import Table
-from sqlmodel import Session
 
 from jobs.cli.common import (
     ConfigOpt,
@@ -18,13 +15,12 @@ from jobs.cli.common import (
     iso,
     out,
     print_json,
+    print_table,
     ready_engine,
     short_time,
 )
-from jobs.clock import utcnow
-from jobs.config import SOURCE_KINDS, SourceConfig
-from jobs.sync import source_fields, sync_config
-from storage import catalog
+from jobs.cli.tables import Col
+from jobs.constants import SOURCE_KINDS
 
 sources_app = typer.Typer(
     help="The sources storytrail polls (config file and command line).", no_args_is_help=True
@@ -38,6 +34,12 @@ def register(app: typer.Typer) -> None:
 @sources_app.command("list")
 def list_sources(db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """List sources with their kind, schedule and last poll."""
+    from sqlmodel import Session
+
+    from jobs.clock import utcnow
+    from jobs.sync import sync_config
+    from storage import catalog
+
     ctx = context(db, config)
     with Session(ready_engine(ctx)) as session:
         sync_config(session, ctx.config, now=utcnow())
@@ -60,14 +62,16 @@ def list_sources(db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = 
             ]
         )
         return
-    table = Table("name", "kind", "url", "every", "enabled", "last polled")
-    for s in rows:
-        table.add_row(
-            s.name, s.kind, s.url, s.every or "-", "yes" if s.enabled else "no", short_time(s.last_polled_at)
-        )
-    out.print(
-        table if rows else "no sources yet: add one with `storytrail sources add` or in the config file"
-    )
+    if not rows:
+        out.print("no sources yet: add one with `storytrail sources add` or in the config file")
+        return
+    columns = [Col("name", "url"), Col("kind", "fixed"), Col("url", "url"), Col("every", "fixed"),
+               Col("enabled", "fixed"), Col("last polled (UTC)", "fixed")]  # fmt: skip
+    cells = [
+        (s.name, s.kind, s.url, s.every or "-", "yes" if s.enabled else "no", short_time(s.last_polled_at))
+        for s in rows
+    ]
+    print_table(columns, cells)
 
 
 @sources_app.command("add")
@@ -89,6 +93,14 @@ def add_source(
     as_json: JsonOpt = False,
 ) -> None:
     """Add (or update) a source in the database."""
+    from pydantic import ValidationError
+    from sqlmodel import Session
+
+    from jobs.clock import utcnow
+    from jobs.config import SourceConfig
+    from jobs.sync import source_fields
+    from storage import catalog
+
     try:
         cfg = SourceConfig(
             name=name,
@@ -123,6 +135,10 @@ def add_source(
 @sources_app.command("remove")
 def remove_source(name: str, db: DbOpt = None, config: ConfigOpt = None) -> None:
     """Remove a source (its documents and versions stay)."""
+    from sqlmodel import Session
+
+    from storage import catalog
+
     ctx = context(db, config)
     if any(s.name == name for s in ctx.config.sources):
         fail(f"source {name!r} is defined in {ctx.config.path}: remove it there", 2)

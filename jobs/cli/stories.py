@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.markup import escape
-from rich.table import Table
-from sqlmodel import Session
 
 from jobs.cli.common import (
     AppContext,
@@ -20,19 +17,19 @@ from jobs.cli.common import (
     iso,
     out,
     print_json,
+    print_table,
     ready_engine,
     run,
 )
-from jobs.config import StoryConfig
-from jobs.discovery import DEFAULT_LINK_DEPTH, threshold_of
-from jobs.services import open_services, utcnow
-from jobs.sync import story_fields, sync_config
-from scraper.core.matching import DEFAULT_THRESHOLD
-from scraper.core.query import QueryError, compile_query
-from scraper.core.urls import InvalidURL, canonicalize
-from storage import catalog
-from storage import discovery as disc
-from storage.models import Document, Story, StoryDocument
+from jobs.cli.tables import Col
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from jobs.config import StoryConfig
+    from storage.models import Document, Story, StoryDocument
+
+DEFAULT_LINK_DEPTH = 1  # jobs.discovery.DEFAULT_LINK_DEPTH (tests/test_cli.py keeps them in step)
 
 stories_app = typer.Typer(
     help="The stories storytrail follows, and the coverage found for them.", no_args_is_help=True
@@ -44,6 +41,11 @@ def register(app: typer.Typer) -> None:
 
 
 def _synced(ctx: AppContext) -> Session:
+    from sqlmodel import Session
+
+    from jobs.clock import utcnow
+    from jobs.sync import sync_config
+
     session = Session(ready_engine(ctx), expire_on_commit=False)
     sync_config(session, ctx.config, now=utcnow())
     session.commit()
@@ -53,6 +55,10 @@ def _synced(ctx: AppContext) -> Session:
 @stories_app.command("list")
 def list_stories(db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """List stories with their query and how many documents they have."""
+    from jobs.discovery import threshold_of
+    from storage import catalog
+    from storage import discovery as disc
+
     ctx = context(db, config)
     with _synced(ctx) as session:
         stories = catalog.list_stories(session)
@@ -63,16 +69,19 @@ def list_stories(db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = 
     if not stories:
         out.print("no stories yet: add one with `storytrail stories add` or in the config file")
         return
-    table = Table("slug", "title", "query", "documents", "threshold", "seeds")
-    for s in stories:
-        table.add_row(
-            s.slug, escape(s.title), escape(s.query or "-"), str(counts.get(s.id or 0, 0)),
-            f"{threshold_of(s):.2f}", str(len(s.seeds)),
-        )  # fmt: skip
-    out.print(table)
+    columns = [Col("slug", "url"), Col("title", "title"), Col("query", "text"),
+               Col("documents", "number"), Col("threshold", "number"), Col("seeds", "number")]  # fmt: skip
+    cells = [
+        (s.slug, s.title, s.query or "-", str(counts.get(s.id or 0, 0)), f"{threshold_of(s):.2f}",
+         str(len(s.seeds)))
+        for s in stories
+    ]  # fmt: skip
+    print_table(columns, cells)
 
 
 def _story_json(story: Story, documents: int | None = None) -> dict[str, Any]:
+    from jobs.discovery import threshold_of
+
     settings = story.settings or {}
     data: dict[str, Any] = {
         "slug": story.slug, "title": story.title, "query": story.query, "seeds": story.seeds,
@@ -120,6 +129,12 @@ def add_story(
     as_json: JsonOpt = False,
 ) -> None:
     """Add (or update) a story, then fetch its seed articles."""
+    from sqlmodel import Session
+
+    from jobs.clock import utcnow
+    from jobs.sync import story_fields
+    from storage import catalog
+
     cfg = _story_config(slug, title, query, seed or [], threshold, link_depth, language or [])
     ctx = context(db, config)
     if any(s.slug == slug for s in ctx.config.stories):
@@ -131,13 +146,30 @@ def add_story(
             fields["settings"].pop("threshold", None)
         story, created = catalog.upsert_story(session, slug=slug, now=utcnow(), **fields)
         session.commit()
+        archived = _archived(session, cfg.seeds)
     assert story.id is not None
     seeds = run(_fetch_seeds(ctx, engine, story.id))
+    seeds["already_archived"] = archived
     if as_json:
         print_json({**_story_json(story), "created": created, "seeds_fetched": seeds})
         return
     verb = "added" if created else "updated"
     out.print(f"{verb} story {slug!r}: {len(cfg.seeds)} seeds, {_seed_line(seeds)}", highlight=False)
+
+
+def _archived(session: Session, seeds: list[str]) -> int:
+    """How many seeds were archived before this command (they are linked, not fetched again)."""
+    from scraper.core.urls import InvalidURL, canonicalize
+    from storage import documents as docs
+
+    found = 0
+    for url in seeds:
+        try:
+            doc = docs.find_document(session, url=url) or docs.find_document(session, url=canonicalize(url))
+        except InvalidURL:
+            doc = None
+        found += doc is not None
+    return found
 
 
 def _story_config(
@@ -149,6 +181,13 @@ def _story_config(
     link_depth: int,
     languages: list[str],
 ) -> StoryConfig:
+    from pydantic import ValidationError
+
+    from jobs.config import StoryConfig
+    from scraper.core.matching import DEFAULT_THRESHOLD
+    from scraper.core.query import QueryError, compile_query
+    from scraper.core.urls import InvalidURL, canonicalize
+
     if query.strip():
         try:
             compile_query(query)
@@ -176,6 +215,7 @@ def _story_config(
 
 async def _fetch_seeds(ctx: AppContext, engine: Any, story_id: int) -> dict[str, int]:
     from jobs.polling import prepare_rules
+    from jobs.services import open_services
 
     async with open_services(ctx.settings, engine=engine, extract_workers=0) as svc:
         prepared = await prepare_rules(svc, story_ids=[story_id])
@@ -185,6 +225,11 @@ async def _fetch_seeds(ctx: AppContext, engine: Any, story_id: int) -> dict[str,
 
 def _seed_line(seeds: dict[str, int]) -> str:
     line = f"{seeds['fetched']} fetched now"
+    if seeds.get("already_archived") and not seeds["fetched"]:
+        many = seeds["already_archived"]
+        line += f" ({'it was' if many == 1 else f'all {many} were'} already archived: linked to the story)"
+    elif seeds.get("already_archived"):
+        line += f" ({seeds['already_archived']} already archived: linked, not fetched again)"
     if seeds["failed"]:
         line += f" ({seeds['failed']} failed: see `storytrail stories show`)"
     if seeds["linked"]:
@@ -200,6 +245,8 @@ def show_story(
     as_json: JsonOpt = False,
 ) -> None:
     """The story's documents: score, reason, how each was found, versions, status."""
+    from storage import catalog
+
     ctx = context(db, config)
     with _synced(ctx) as session:
         story = catalog.get_story(session, slug=slug)
@@ -229,6 +276,8 @@ def _document_json(session: Session, link: StoryDocument, doc: Document) -> dict
 
 
 def _fill_names(session: Session, rows: list[dict[str, Any]]) -> None:
+    from storage import discovery as disc
+
     ids = [r["id"] for r in rows]
     versions = disc.version_counts(session, document_ids=ids)
     titles = disc.latest_titles(session, document_ids=ids)
@@ -244,6 +293,10 @@ def _fill_names(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def _print_story(story: Story, rows: list[dict[str, Any]], counts: dict[str, int]) -> None:
+    from rich.table import Table
+
+    from jobs.discovery import threshold_of
+
     out.print(f"[bold]{escape(story.title)}[/] ({story.slug})", highlight=False)
     settings = [f"query: {story.query or '-'}", f"threshold {threshold_of(story):.2f}",
                 f"link depth {(story.settings or {}).get('link_depth', DEFAULT_LINK_DEPTH)}"]  # fmt: skip
@@ -254,6 +307,10 @@ def _print_story(story: Story, rows: list[dict[str, Any]], counts: dict[str, int
     if not rows:
         out.print("no documents yet: run `storytrail poll`")
         return
+    if not out.is_terminal:  # piped: one row per document, every value whole
+        columns = ["url", "title", "status", "score", "via", "versions", "reason", "near copy of"]
+        print_table(columns, [_plain_cells(row) for row in rows])
+        return
     table = Table("document", "status", "score", "via", "versions")
     table.columns[0].overflow = "fold"
     for row in rows:
@@ -261,17 +318,29 @@ def _print_story(story: Story, rows: list[dict[str, Any]], counts: dict[str, int
     out.print(table)
 
 
-def _cells(row: dict[str, Any]) -> list[str]:
-    via = row["via"] + (f" {row['source']}" if row["source"] else "")
+def _via(row: dict[str, Any]) -> str:
+    via = str(row["via"]) + (f" {row['source']}" if row["source"] else "")
     if row["from_url"]:
         via += f" from {row['from_url']} (depth {row['depth']})"
+    return via
+
+
+def _version_counts(row: dict[str, Any]) -> str:
     versions = row["versions"]
-    counts = ", ".join(
-        f"{channel} {versions[channel]}" for channel in ("page", "feed", "api") if channel in versions
-    )
+    return ", ".join(f"{c} {versions[c]}" for c in ("page", "feed", "api") if c in versions) or "-"
+
+
+def _plain_cells(row: dict[str, Any]) -> list[str]:
+    status = row["status"] + (" (copy)" if row["duplicate_of"] else "")
+    return [row["url"], row["title"] or "", status, f"{row['score']:.2f}", _via(row), _version_counts(row),
+            row["reason"] or "", row["duplicate_of"] or ""]  # fmt: skip
+
+
+def _cells(row: dict[str, Any]) -> list[str]:
+    via, counts = _via(row), _version_counts(row)
     lines = [f"[bold]{escape(row['title'])}[/]"] if row["title"] else []
     lines += [escape(row["url"]), f"[dim]{escape(row['reason'])}[/]"]
     if row["duplicate_of"]:
         lines.append(f"[yellow]near copy of {escape(row['duplicate_of'])}[/]")
     status = row["status"] + (" (copy)" if row["duplicate_of"] else "")
-    return ["\n".join(lines), status, f"{row['score']:.2f}", escape(via), counts or "-"]
+    return ["\n".join(lines), status, f"{row['score']:.2f}", escape(via), counts]

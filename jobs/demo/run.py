@@ -49,6 +49,7 @@ class DemoResult:
     base: str
     reports: list[tuple[int, CheckReport]] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
+    port_note: str = ""  # said when the asked-for port was busy and another one was used
 
 
 def demo_settings(settings: Settings) -> Settings:
@@ -56,12 +57,33 @@ def demo_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"allow_hosts": hosts, "per_host_delay": 0.0, "retries": 1})
 
 
+def open_site(port: int, *, fallback: bool) -> tuple[DemoSite, str]:
+    """The demo site on ``port``; when that port is busy and ``fallback``, on any free port."""
+    try:
+        return DemoSite(port=port), ""
+    except OSError as exc:
+        if not fallback or port == 0:
+            raise
+        site = DemoSite(port=0)
+        reason = exc.strerror or "busy"
+        note = f"note: port {port} is not free ({reason}): the demo site is on {site.base} this time"
+        return site, note
+
+
 async def run_demo(
-    settings: Settings, engine: Engine, *, port: int = 0, say: Callable[[str], None] = print
+    settings: Settings,
+    engine: Engine,
+    *,
+    port: int = 0,
+    fallback: bool = False,
+    say: Callable[[str], None] = print,
 ) -> DemoResult:
     clock = SimClock()
-    with DemoSite(port=port) as site:
-        result = DemoResult(base=site.base)
+    site, note = open_site(port, fallback=fallback)
+    if note:
+        say(note)
+    with site:
+        result = DemoResult(base=site.base, port_note=note)
         story_urls = [site.url(a) for a in ALL if a is not UNRELATED]
         _follow(engine, site, clock(), story_urls[0])
         result.urls = story_urls
