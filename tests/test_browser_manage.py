@@ -29,7 +29,7 @@ def serve_writable(tmp_path: Path, db_url: str) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("STORYTRAIL_")}
     env |= {"PYTHONPATH": str(ROOT), "STORYTRAIL_API_TOKEN": TOKEN}
     command = [sys.executable, "-c", "from jobs.cli import main; main()", "serve", "--host", "127.0.0.1",
-               "--port", str(port), "--db", db_url, "--config", str(tmp_path / "absent.toml")]  # fmt: skip
+               "--port", str(port), "--db", db_url]  # fmt: skip
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
