@@ -103,3 +103,14 @@ def test_the_contract_sees_what_it_forbids(tmp_path):
 def test_only_storage_reads_and_writes_tables():
     found = [v for path in _files() for v in violations(path)]
     assert found == [], "table access outside storage:\n" + "\n".join(found)
+
+
+def test_the_api_schema_names_the_event_tables_kinds() -> None:
+    """api.schemas spells the kinds as a Literal for OpenAPI; it must stay the one list's copy."""
+    from typing import get_args
+
+    from api.schemas import EventKindName
+    from scraper.core.notify import EVENT_KINDS
+    from storage.timeline import EVENT_KINDS as TIMELINE_KINDS
+
+    assert get_args(EventKindName) == EVENT_KINDS == TIMELINE_KINDS
