@@ -13,11 +13,8 @@ from sqlmodel import Session, col, func, select
 
 from scraper.core.types import Content, VersionKind
 from scraper.core.versioning import Prior
+from storage.errors import NotFoundError as NotFoundError
 from storage.models import Check, Document, DocumentAlias, Measurement, Version
-
-
-class NotFoundError(LookupError):
-    """A document, version or other row the caller named does not exist."""
 
 
 def find_document(session: Session, *, url: str) -> Document | None:

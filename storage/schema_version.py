@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 VERSIONS = Path(__file__).resolve().parent / "migrations" / "versions"
 _REVISION = re.compile(r"""^revision(?:\s*:\s*[\w\[\]| ]+)?\s*=\s*['"]([^'"]+)['"]""", re.M)
@@ -35,6 +36,8 @@ def head_from_files(folder: Path = VERSIONS) -> str | None:
 
 def is_current(engine: Engine) -> bool:
     """True when the database's alembic_version is the head of the migration files."""
+    import sqlalchemy as sa
+
     head = head_from_files()
     if head is None:
         return False

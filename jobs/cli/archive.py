@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -16,6 +17,7 @@ from jobs.cli.common import (
     err,
     fail,
     iso,
+    light_database_url,
     out,
     parse_time,
     print_json,
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 
     from jobs.pipeline import CheckReport
     from scraper.http_options import RequestOptions
+    from storage.lite import VersionRow
     from storage.models import Version
 
 config_app = typer.Typer(help="Work with the config file.", no_args_is_help=True)
@@ -197,14 +200,36 @@ def versions(
     url: str, channel: ChannelOpt = None, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False
 ) -> None:
     """List the versions of a document (titles are shortened at a terminal; `show` gives them whole)."""
+    from scraper.core.urls import canonicalize
+    from storage import lite
+
+    # The light path (storage.lite: the driver alone, no ORM) reads a current database; a new or
+    # outdated one, or a URL form it does not know, goes through ready_engine first (create,
+    # migrate, every URL error), then is read the same way.
+    database = light_database_url(db, config) or context(db, config).settings.database_url
+    if not lite.can_read(database):
+        ready_engine(context(db, config)).dispose()
+    if not lite.can_read(database):  # e.g. sqlite:///:memory:, or URL options only SQLAlchemy knows
+        return _versions_orm(url, channel, db, config, as_json)
+    with lite.connect(database) as reader:
+        if not lite.is_current(reader):
+            ready_engine(context(db, config)).dispose()
+        doc_id = lite.find_document_id(reader, [url, canonicalize(url)])
+        rows = lite.list_versions(reader, document_id=doc_id, channel=channel)
+    _print_versions(url, rows, as_json)
+
+
+def _versions_orm(url: str, channel: str | None, db: str | None, config: str | None, as_json: bool) -> None:
     from sqlmodel import Session
 
     from storage import documents as docs
 
-    ctx = context(db, config)
-    with Session(ready_engine(ctx)) as session:
-        doc_id = _find(session, url)
-        rows = docs.list_versions(session, document_id=doc_id, channel=channel)
+    with Session(ready_engine(context(db, config))) as session:
+        rows = docs.list_versions(session, document_id=_find(session, url), channel=channel)
+    _print_versions(url, rows, as_json)
+
+
+def _print_versions(url: str, rows: Sequence[Version | VersionRow], as_json: bool) -> None:
     if as_json:
         print_json([_version_json(v) for v in rows])
         return
@@ -219,7 +244,7 @@ def versions(
     print_table(columns, cells, title=url)
 
 
-def _version_json(v: Version, *, text: bool = False) -> dict[str, object]:
+def _version_json(v: Version | VersionRow, *, text: bool = False) -> dict[str, object]:
     data: dict[str, object] = {
         "channel": v.channel,
         "seq": v.seq,
@@ -241,7 +266,8 @@ def _version_json(v: Version, *, text: bool = False) -> dict[str, object]:
         "change_summary": v.change_summary,
     }
     if text:
-        data |= {"description": v.description, "text": v.text, "metadata": v.meta}
+        full = cast("Version", v)  # `show` passes a model row; the light listing has no text
+        data |= {"description": full.description, "text": full.text, "metadata": full.meta}
     return data
 
 

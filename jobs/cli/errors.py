@@ -135,7 +135,7 @@ USER_ERRORS = (
     ("scraper.core.urls", "InvalidURL"),
     ("scraper.http", "FetchError"),
     ("storage.db", "DatabaseURLError"),
-    ("storage.documents", "NotFoundError"),
+    ("storage.errors", "NotFoundError"),
 )
 
 
@@ -181,7 +181,8 @@ def _os_error(exc: OSError) -> int:
 
 
 def _is_sqlalchemy(exc: BaseException) -> bool:
-    return type(exc).__module__.startswith("sqlalchemy.")
+    """A database error: SQLAlchemy's, or the driver's own (storage.lite reads without SQLAlchemy)."""
+    return type(exc).__module__.startswith(("sqlalchemy.", "sqlite3", "psycopg"))
 
 
 def database_problem(exc: BaseException) -> str:
