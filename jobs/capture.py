@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
-from jobs.fetching import fetch_page, keep_capture
+from jobs.fetching import PagePlan, fetch_page, keep_capture, page_plan
 from jobs.services import Services
 from scraper.core.charset import decode_html
 from scraper.core.extract import (
@@ -121,6 +121,7 @@ async def record(
                 now=now,
                 capture=capture,
                 reschedule=reschedule,
+                settings=known.settings if known is not None else None,
             )
             session.commit()
             return applied
@@ -188,7 +189,12 @@ async def _check_page(svc: Services, state: ChannelState) -> CheckReport:
     try:
         # the source's request settings; the browser when the source or a story asks (jobs.fetching)
         result = await fetch_page(
-            svc, state.document_id, state.url, etag=state.etag, last_modified=state.last_modified
+            svc,
+            state.document_id,
+            state.url,
+            etag=state.etag,
+            last_modified=state.last_modified,
+            plan=_page_plan(svc, state),
         )
     except FetchError as exc:
         check = {
@@ -208,6 +214,14 @@ async def _check_page(svc: Services, state: ChannelState) -> CheckReport:
         return await _failed(svc, state, failed, _check_fields(result), _capture(result))
     report = await _content(svc, state, result)
     return await in_writer(lambda: keep_capture(svc, report, result))  # a rendered page's evidence
+
+
+def _page_plan(svc: Services, state: ChannelState) -> PagePlan | None:
+    """How to fetch, from the settings the state read (no database read on the event loop)."""
+    s = state.settings
+    if s is None:
+        return None
+    return page_plan(svc, state.url, s.source_params, s.source_url, s.source_name, s.stories)
 
 
 def _failure_outcome(exc: FetchError) -> CheckOutcome:
