@@ -85,10 +85,21 @@ async def in_writer(work: Callable[[], T]) -> T:
 
 
 def read_state(
-    svc: Services, document_id: int, channel: Channel, *, with_rules: bool = False
+    svc: Services,
+    document_id: int,
+    channel: Channel,
+    *,
+    with_rules: bool = False,
+    with_content: bool = True,
 ) -> ChannelState:
     with svc.session() as session:
-        return versions.state(session, document_id=document_id, channel=channel.value, with_rules=with_rules)
+        return versions.state(
+            session,
+            document_id=document_id,
+            channel=channel.value,
+            with_rules=with_rules,
+            with_content=with_content,
+        )
 
 
 # --- the one path ------------------------------------------------------------------------------
@@ -110,7 +121,9 @@ async def record(
 
     def write(known: ChannelState | None) -> Applied:
         with svc.session() as session:
-            current = known or versions.state(session, document_id=document_id, channel=channel.value)
+            current = known
+            if current is None or (not current.has_content and isinstance(observation, Seen)):
+                current = versions.state(session, document_id=document_id, channel=channel.value)
             planned = plan(current.history, observation, now)
             applied = versions.apply(
                 session,
@@ -173,7 +186,9 @@ async def check_document(svc: Services, document_id: int) -> CheckReport:
 
     A social post (Document.kind "post") is re-checked through its platform instead (jobs.social).
     """
-    state = await in_writer(lambda: read_state(svc, document_id, Channel.PAGE, with_rules=True))
+    state = await in_writer(  # the content to compare with is read only if the body changed
+        lambda: read_state(svc, document_id, Channel.PAGE, with_rules=True, with_content=False)
+    )
     if state.kind == "post":  # social posts: the platform's API, not the page
         from jobs.social import recheck_post
 

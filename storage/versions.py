@@ -71,6 +71,7 @@ class ChannelState:
     ignore: tuple[str, ...] = ()
     remove: tuple[str, ...] = ()
     settings: Settings | None = None  # with_rules: the source's and stories' settings, read once
+    has_content: bool = True  # False: history.compared was not read (state(with_content=False))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +128,19 @@ class Applied:
 # --- reading -------------------------------------------------------------------------------------
 
 
-def state(session: Session, *, document_id: int, channel: str, with_rules: bool = False) -> ChannelState:
-    """The document's channel as :func:`scraper.core.versioning.plan` needs it (two queries)."""
+def state(
+    session: Session,
+    *,
+    document_id: int,
+    channel: str,
+    with_rules: bool = False,
+    with_content: bool = True,
+) -> ChannelState:
+    """The document's channel as :func:`scraper.core.versioning.plan` needs it.
+
+    ``with_content=False`` (a page check before its fetch): the compared version's content is not
+    read (``history.compared`` is None, ``has_content`` False); only a changed body needs it, and
+    the writer reads it then (:func:`jobs.capture.record`)."""
     doc = _document(session, document_id)
     rows = session.exec(
         select(Version.seq, Version.content_hash, Version.kind, Version.change_summary)
@@ -136,6 +148,40 @@ def state(session: Session, *, document_id: int, channel: str, with_rules: bool 
         .order_by(col(Version.seq))
     ).all()
     priors = tuple(Prior(seq=s, content_hash=h, kind=VersionKind(k)) for s, h, k, _ in rows)
+    ignore: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+    settings = None
+    if with_rules:
+        settings, ignore, remove = _settings(session, doc)
+    common: dict[str, Any] = {
+        "document_id": document_id,
+        "url": doc.url,
+        "kind": doc.kind,
+        "etag": doc.etag,
+        "last_modified": doc.last_modified,
+        "ignore": ignore,
+        "remove": remove,
+        "settings": settings,
+    }
+    if not with_content:
+        sha = extractor = None
+        if priors:
+            table = Version.__table__  # type: ignore[attr-defined]
+            of_doc = (table.c.document_id == document_id) & (table.c.channel == channel)
+            found = session.execute(
+                sa.select(table.c.raw_sha256, table.c.extractor_version).where(
+                    of_doc & (table.c.seq == priors[-1].seq)
+                )
+            ).first()
+            sha, extractor = (found[0], found[1]) if found is not None else (None, None)
+        history = History(versions=priors, missing_count=doc.missing_count)
+        return ChannelState(
+            **common,
+            history=history,
+            latest_raw_sha256=sha,
+            latest_extractor_version=extractor,
+            has_content=False,
+        )
     compared_seq = None
     if rows:
         seq, _, kind, summary = rows[-1]
@@ -154,25 +200,13 @@ def state(session: Session, *, document_id: int, channel: str, with_rules: bool 
         compared_raw_size=raw_size,
         missing_count=doc.missing_count,
     )
-    ignore: tuple[str, ...] = ()
-    remove: tuple[str, ...] = ()
-    settings = None
-    if with_rules:
-        settings, ignore, remove = _settings(session, doc)
     return ChannelState(
-        document_id=document_id,
-        url=doc.url,
-        kind=doc.kind,
-        etag=doc.etag,
-        last_modified=doc.last_modified,
+        **common,
         history=history,
         latest_raw_sha256=latest.raw_sha256 if latest is not None else None,
         latest_extractor_version=latest.extractor_version if latest is not None else None,
         latest_meta=dict(latest.meta or {}) if latest is not None else {},
         latest_modified=latest.modified if latest is not None else None,
-        ignore=ignore,
-        remove=remove,
-        settings=settings,
     )
 
 
