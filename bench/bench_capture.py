@@ -14,6 +14,8 @@ of their sums). A ``run --once`` with nothing due gives the start-up cost, repor
 
     python -m bench.bench_capture            # the table (bench.run writes it to RESULTS.md)
     python -m bench.bench_capture --profile  # and a cProfile of the first capture's main process
+    BENCH_CAPTURE_PROFILE_RECHECK=1 python -m bench.bench_capture  # and of the identical re-check's
+        (bench/recheck.prof; that run's CPU figure then includes the profiler's overhead)
 """
 
 from __future__ import annotations
@@ -445,7 +447,9 @@ def _runs(
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE source SET next_poll_at = NULL")
     startup = measure(once, stenv)
-    same = _recheck(db, once, stenv)
+    profiled = [sys.executable, "-m", "cProfile", "-o", str(ROOT / "bench" / "recheck.prof"), str(st[0])]
+    same_cmd = [*profiled, *once[1:]] if os.environ.get("BENCH_CAPTURE_PROFILE_RECHECK") else once
+    same = _recheck(db, same_cmd, stenv)
     set_mode(base, "etag")
     not_modified = _recheck(db, once, stenv)
     set_mode(base, "changed")

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
-from jobs.fetching import fetch_page, keep_capture
+from jobs.fetching import PagePlan, fetch_page, keep_capture, page_plan
 from jobs.services import Services
 from scraper.core.charset import decode_html
 from scraper.core.extract import (
@@ -85,10 +85,21 @@ async def in_writer(work: Callable[[], T]) -> T:
 
 
 def read_state(
-    svc: Services, document_id: int, channel: Channel, *, with_rules: bool = False
+    svc: Services,
+    document_id: int,
+    channel: Channel,
+    *,
+    with_rules: bool = False,
+    with_content: bool = True,
 ) -> ChannelState:
     with svc.session() as session:
-        return versions.state(session, document_id=document_id, channel=channel.value, with_rules=with_rules)
+        return versions.state(
+            session,
+            document_id=document_id,
+            channel=channel.value,
+            with_rules=with_rules,
+            with_content=with_content,
+        )
 
 
 # --- the one path ------------------------------------------------------------------------------
@@ -110,7 +121,9 @@ async def record(
 
     def write(known: ChannelState | None) -> Applied:
         with svc.session() as session:
-            current = known or versions.state(session, document_id=document_id, channel=channel.value)
+            current = known
+            if current is None or (not current.has_content and isinstance(observation, Seen)):
+                current = versions.state(session, document_id=document_id, channel=channel.value)
             planned = plan(current.history, observation, now)
             applied = versions.apply(
                 session,
@@ -121,6 +134,7 @@ async def record(
                 now=now,
                 capture=capture,
                 reschedule=reschedule,
+                settings=known.settings if known is not None else None,
             )
             session.commit()
             return applied
@@ -172,7 +186,9 @@ async def check_document(svc: Services, document_id: int) -> CheckReport:
 
     A social post (Document.kind "post") is re-checked through its platform instead (jobs.social).
     """
-    state = await in_writer(lambda: read_state(svc, document_id, Channel.PAGE, with_rules=True))
+    state = await in_writer(  # the content to compare with is read only if the body changed
+        lambda: read_state(svc, document_id, Channel.PAGE, with_rules=True, with_content=False)
+    )
     if state.kind == "post":  # social posts: the platform's API, not the page
         from jobs.social import recheck_post
 
@@ -188,7 +204,12 @@ async def _check_page(svc: Services, state: ChannelState) -> CheckReport:
     try:
         # the source's request settings; the browser when the source or a story asks (jobs.fetching)
         result = await fetch_page(
-            svc, state.document_id, state.url, etag=state.etag, last_modified=state.last_modified
+            svc,
+            state.document_id,
+            state.url,
+            etag=state.etag,
+            last_modified=state.last_modified,
+            plan=_page_plan(svc, state),
         )
     except FetchError as exc:
         check = {
@@ -208,6 +229,14 @@ async def _check_page(svc: Services, state: ChannelState) -> CheckReport:
         return await _failed(svc, state, failed, _check_fields(result), _capture(result))
     report = await _content(svc, state, result)
     return await in_writer(lambda: keep_capture(svc, report, result))  # a rendered page's evidence
+
+
+def _page_plan(svc: Services, state: ChannelState) -> PagePlan | None:
+    """How to fetch, from the settings the state read (no database read on the event loop)."""
+    s = state.settings
+    if s is None:
+        return None
+    return page_plan(svc, state.url, s.source_params, s.source_url, s.source_name, s.stories)
 
 
 def _failure_outcome(exc: FetchError) -> CheckOutcome:

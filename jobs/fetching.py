@@ -12,6 +12,7 @@ BrowserFetcher (one Chromium) per Services, started on first use.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -42,7 +43,8 @@ class PagePlan:
 
 
 def plan_page(svc: Services, document_id: int) -> PagePlan:
-    """The request options and the fetcher for this document's page."""
+    """The request options and the fetcher for this document's page (its own read of the database;
+    a check that read its settings already uses :func:`page_plan`)."""
     with svc.session() as session:
         doc = session.get(Document, document_id)
         if doc is None:
@@ -54,6 +56,18 @@ def plan_page(svc: Services, document_id: int) -> PagePlan:
             source = disc.get_source_by_id(session, source_id=doc.source_id)
             params, source_url, name = dict(source.params or {}), source.url, source.name
         url = doc.url
+    return page_plan(svc, url, params, source_url, name, stories)
+
+
+def page_plan(
+    svc: Services,
+    url: str,
+    params: dict[str, Any],
+    source_url: str,
+    name: str,
+    stories: Sequence[dict[str, Any]],
+) -> PagePlan:
+    """The request options and the fetcher, from settings already read."""
     settings = [params, *stories]
     browser = svc.render_all or any(s.get("fetcher") == "browser" for s in settings)
     screenshot = any(bool(s.get("screenshot")) for s in settings)
@@ -87,10 +101,16 @@ def browser_of(svc: Services) -> BrowserFetcher:
 
 
 async def fetch_page(
-    svc: Services, document_id: int, url: str, *, etag: str | None, last_modified: str | None
+    svc: Services,
+    document_id: int,
+    url: str,
+    *,
+    etag: str | None,
+    last_modified: str | None,
+    plan: PagePlan | None = None,
 ) -> FetchResult:
     """The page as the pipeline reads it: a FetchResult (a RenderedPage when rendered)."""
-    plan = plan_page(svc, document_id)
+    plan = plan or plan_page(svc, document_id)
     if not plan.browser:
         return await svc.fetcher.fetch(url, etag=etag, last_modified=last_modified, options=plan.options)
     rendered = await browser_of(svc).fetch(

@@ -52,8 +52,17 @@ def document_policy(settings: list[dict[str, Any]], base: Policy = DEFAULT_POLIC
     return policy_with_overrides(base, recheck_min=low, recheck_max=high)
 
 
-def schedule_next(session: Session, doc: Document, *, now: datetime, changed: bool) -> None:
-    """Count the check, then set ``next_check`` (or retire the document) per the policy."""
+def schedule_next(
+    session: Session,
+    doc: Document,
+    *,
+    now: datetime,
+    changed: bool,
+    overrides: list[dict[str, Any]] | None = None,
+) -> None:
+    """Count the check, then set ``next_check`` (or retire the document) per the policy.
+
+    ``overrides``: :func:`override_settings` as the caller read them already this check."""
     if changed:
         doc.unchanged_checks = 0
         doc.last_changed_at = now
@@ -65,7 +74,8 @@ def schedule_next(session: Session, doc: Document, *, now: datetime, changed: bo
         last_changed=doc.last_changed_at or first_seen,
         unchanged_checks=doc.unchanged_checks,
     )
-    decision = next_check(document_policy(override_settings(session, doc)), state, now)
+    found = overrides if overrides is not None else override_settings(session, doc)
+    decision = next_check(document_policy(found), state, now)
     doc.next_check = decision.next_check
     doc.check_interval_s = int(decision.interval.total_seconds()) if decision.interval else None
     if decision.retired and doc.status == "active":

@@ -20,6 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from scraper.core.fingerprint import simhash
@@ -69,6 +70,28 @@ class ChannelState:
     latest_modified: datetime | None = None
     ignore: tuple[str, ...] = ()
     remove: tuple[str, ...] = ()
+    settings: Settings | None = None  # with_rules: the source's and stories' settings, read once
+    has_content: bool = True  # False: history.compared was not read (state(with_content=False))
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Where a check's settings come from, read once per check: the document's own, its source's
+    (params, address and name: the request options) and its stories'; the re-check overrides of
+    storage.schedule are ``overrides``."""
+
+    document: dict[str, Any]
+    source_params: dict[str, Any]
+    source_url: str
+    source_name: str
+    stories: tuple[dict[str, Any], ...]
+
+    @property
+    def overrides(self) -> list[dict[str, Any]]:
+        found = [self.document]
+        if self.source_url:
+            found.append(self.source_params)
+        return [*found, *self.stories]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +128,19 @@ class Applied:
 # --- reading -------------------------------------------------------------------------------------
 
 
-def state(session: Session, *, document_id: int, channel: str, with_rules: bool = False) -> ChannelState:
-    """The document's channel as :func:`scraper.core.versioning.plan` needs it (two queries)."""
+def state(
+    session: Session,
+    *,
+    document_id: int,
+    channel: str,
+    with_rules: bool = False,
+    with_content: bool = True,
+) -> ChannelState:
+    """The document's channel as :func:`scraper.core.versioning.plan` needs it.
+
+    ``with_content=False`` (a page check before its fetch): the compared version's content is not
+    read (``history.compared`` is None, ``has_content`` False); only a changed body needs it, and
+    the writer reads it then (:func:`jobs.capture.record`)."""
     doc = _document(session, document_id)
     rows = session.exec(
         select(Version.seq, Version.content_hash, Version.kind, Version.change_summary)
@@ -114,6 +148,40 @@ def state(session: Session, *, document_id: int, channel: str, with_rules: bool 
         .order_by(col(Version.seq))
     ).all()
     priors = tuple(Prior(seq=s, content_hash=h, kind=VersionKind(k)) for s, h, k, _ in rows)
+    ignore: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+    settings = None
+    if with_rules:
+        settings, ignore, remove = _settings(session, doc)
+    common: dict[str, Any] = {
+        "document_id": document_id,
+        "url": doc.url,
+        "kind": doc.kind,
+        "etag": doc.etag,
+        "last_modified": doc.last_modified,
+        "ignore": ignore,
+        "remove": remove,
+        "settings": settings,
+    }
+    if not with_content:
+        sha = extractor = None
+        if priors:
+            table = Version.__table__  # type: ignore[attr-defined]
+            of_doc = (table.c.document_id == document_id) & (table.c.channel == channel)
+            found = session.execute(
+                sa.select(table.c.raw_sha256, table.c.extractor_version).where(
+                    of_doc & (table.c.seq == priors[-1].seq)
+                )
+            ).first()
+            sha, extractor = (found[0], found[1]) if found is not None else (None, None)
+        history = History(versions=priors, missing_count=doc.missing_count)
+        return ChannelState(
+            **common,
+            history=history,
+            latest_raw_sha256=sha,
+            latest_extractor_version=extractor,
+            has_content=False,
+        )
     compared_seq = None
     if rows:
         seq, _, kind, summary = rows[-1]
@@ -132,20 +200,13 @@ def state(session: Session, *, document_id: int, channel: str, with_rules: bool 
         compared_raw_size=raw_size,
         missing_count=doc.missing_count,
     )
-    ignore, remove = _rules(session, doc) if with_rules else ((), ())
     return ChannelState(
-        document_id=document_id,
-        url=doc.url,
-        kind=doc.kind,
-        etag=doc.etag,
-        last_modified=doc.last_modified,
+        **common,
         history=history,
         latest_raw_sha256=latest.raw_sha256 if latest is not None else None,
         latest_extractor_version=latest.extractor_version if latest is not None else None,
         latest_meta=dict(latest.meta or {}) if latest is not None else {},
         latest_modified=latest.modified if latest is not None else None,
-        ignore=ignore,
-        remove=remove,
     )
 
 
@@ -180,18 +241,28 @@ def _raw_size(session: Session, sha256: str) -> int | None:
     return session.exec(select(Blob.size).where(Blob.sha256 == sha256)).first()
 
 
-def _rules(session: Session, doc: Document) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The ignore rules (regexes) and remove selectors of the document and its source."""
-    from storage.models import Source
+def _settings(session: Session, doc: Document) -> tuple[Settings, tuple[str, ...], tuple[str, ...]]:
+    """The check's settings (one read of the source and the stories), and the ignore rules
+    (regexes) and remove selectors of the document and its source."""
+    from storage.models import Source, Story, StoryDocument
 
-    settings = doc.settings or {}
-    ignore, remove = list(settings.get("ignore", [])), list(settings.get("remove", []))
+    own = dict(doc.settings or {})
+    ignore, remove = list(own.get("ignore", [])), list(own.get("remove", []))
+    params: dict[str, Any] = {}
+    source_url = source_name = ""
     if doc.source_id:
         source = session.get(Source, doc.source_id)
         if source is not None:
             ignore += source.ignore_patterns
             remove += source.remove_selectors
-    return tuple(ignore), tuple(remove)
+            params, source_url, source_name = dict(source.params or {}), source.url, source.name
+    stories = session.exec(
+        select(Story.settings)
+        .join(StoryDocument, col(StoryDocument.story_id) == col(Story.id))
+        .where(StoryDocument.document_id == doc.id)
+    )
+    settings = Settings(own, params, source_url, source_name, tuple(dict(s or {}) for s in stories))
+    return settings, tuple(ignore), tuple(remove)
 
 
 def _document(session: Session, document_id: int) -> Document:
@@ -214,8 +285,12 @@ def apply(
     now: datetime,
     capture: Capture | None = None,
     reschedule: Reschedule = Reschedule.POLICY,
+    settings: Settings | None = None,
 ) -> Applied:
-    """Record ``plan`` (module docstring) in ``session``'s transaction; the caller commits."""
+    """Record ``plan`` (module docstring) in ``session``'s transaction; the caller commits.
+
+    ``settings``: the check's settings as :func:`state` read them (the re-check overrides are not
+    queried again)."""
     capture = capture or Capture()
     doc = _document(session, document_id)
     raw_sha = capture.raw_sha256
@@ -224,7 +299,8 @@ def apply(
     check = {"at": now, **check, "raw_sha256": raw_sha} if raw_sha else {"at": now, **check}
     applied = _apply(session, doc, channel, plan, check, now, capture)
     changed = isinstance(plan, NewVersion) and plan.kind != VersionKind.REEXTRACTED
-    _reschedule(session, doc, reschedule, now=now, changed=changed)
+    overrides = settings.overrides if settings is not None else None
+    _reschedule(session, doc, reschedule, now=now, changed=changed, overrides=overrides)
     if isinstance(plan, Failure) and plan.not_before and (doc.next_check or now) < plan.not_before:
         doc.next_check = plan.not_before  # the host asked for quiet until then
     drafts = plan_events(plan, channel)
@@ -273,11 +349,30 @@ def _apply(
             _add_check(session, doc, channel, check, plan.outcome, error=plan.error)
             return Applied(doc.url, plan.outcome)
         case Suspect():
-            _seen(doc, capture, now)
-            latest = _latest(session, doc.id, channel)
-            _add_check(session, doc, channel, check, CheckOutcome.SUSPECT, error=plan.warning, version=latest)
+            latest_id = _latest_id(session, doc.id, channel)
+            outcome = CheckOutcome.SUSPECT
+            _checked(session, doc, channel, check, outcome, now, capture, latest_id, plan.warning)
             return Applied(doc.url, CheckOutcome.SUSPECT, seq=plan.seq, warning=plan.warning)
     raise TypeError(f"not a plan: {plan!r}")
+
+
+def _checked(
+    session: Session,
+    doc: Document,
+    channel: Channel,
+    check: dict[str, Any],
+    outcome: CheckOutcome,
+    now: datetime,
+    capture: Capture,
+    version_id: int | None,
+    error: str | None = None,
+    *,
+    seen: bool = True,
+) -> None:
+    """The prologue every recorded observation shares: the document seen (or not), the check row."""
+    if seen:
+        _seen(doc, capture, now)
+    _add_check(session, doc, channel, check, outcome, error=error, version_id=version_id)
 
 
 def _confirm(
@@ -289,14 +384,18 @@ def _confirm(
     now: datetime,
     capture: Capture,
 ) -> Applied:
+    """Core statements, no ORM object: the hot path of an unchanged re-check."""
     assert doc.id is not None
-    latest = _latest(session, doc.id, channel)
-    if latest is not None:
-        latest.last_confirmed_at = now
-        session.add(latest)
-    _seen(doc, capture, now)
-    _add_check(session, doc, channel, check, plan.outcome, version=latest)
-    return Applied(doc.url, plan.outcome, seq=latest.seq if latest else None)
+    version_id = None
+    if plan.seq is not None:
+        table = Version.__table__  # type: ignore[attr-defined]
+        of_doc = (table.c.document_id == doc.id) & (table.c.channel == channel.value)
+        where = of_doc & (table.c.seq == plan.seq)
+        version_id = session.execute(sa.select(table.c.id).where(where)).scalar()
+        if version_id is not None:
+            session.execute(sa.update(table).where(table.c.id == version_id).values(last_confirmed_at=now))
+    _checked(session, doc, channel, check, plan.outcome, now, capture, version_id)
+    return Applied(doc.url, plan.outcome, seq=plan.seq if version_id is not None else None)
 
 
 def _new_version(
@@ -327,12 +426,11 @@ def _new_version(
         change_summary=plan.summary,
         **docs.content_fields(plan.content),
     )
-    _seen(doc, capture, now)
     if channel == Channel.PAGE and plan.kind != VersionKind.REEXTRACTED:
         doc.last_changed_at = now
         doc.simhash = _signed(simhash(plan.content.text)) if plan.content.text else None
         _alias_canonical(session, doc, plan.content)
-    _add_check(session, doc, channel, check, CheckOutcome.NEW_VERSION, version=version)
+    _checked(session, doc, channel, check, CheckOutcome.NEW_VERSION, now, capture, version.id)
     return Applied(
         doc.url,
         CheckOutcome.NEW_VERSION,
@@ -371,7 +469,7 @@ def _tombstone(
     )
     _gone(doc, channel, plan.missing_count, capture)
     doc.status = "gone"
-    _add_check(session, doc, channel, check, CheckOutcome.GONE, version=version)
+    _checked(session, doc, channel, check, CheckOutcome.GONE, now, capture, version.id, seen=False)
     summary = "deleted (tombstone written)"
     return Applied(
         doc.url,
@@ -413,6 +511,15 @@ def _latest(session: Session, document_id: int, channel: Channel) -> Version | N
     return docs.latest_version(session, document_id=document_id, channel=channel.value)
 
 
+def _latest_id(session: Session, document_id: int, channel: Channel) -> int | None:
+    table = Version.__table__  # type: ignore[attr-defined]
+    where = (table.c.document_id == document_id) & (table.c.channel == channel.value)
+    return session.execute(sa.select(table.c.id).where(where).order_by(table.c.seq.desc()).limit(1)).scalar()
+
+
+_CHECK_DEFAULTS: dict[str, Any] = {"request_headers": [], "response_headers": []}
+
+
 def _add_check(
     session: Session,
     doc: Document,
@@ -421,22 +528,32 @@ def _add_check(
     outcome: CheckOutcome,
     *,
     error: str | None = None,
-    version: Version | None = None,
-) -> Check:
-    return docs.add_check(
-        session,
-        document_id=doc.id,
-        channel=channel.value,
-        outcome=outcome.value,
-        error=error,
-        version_id=version.id if version else None,
+    version_id: int | None = None,
+) -> None:
+    """One check row, a Core insert (no ORM object: nothing reads it back in this transaction)."""
+    row = {
+        **_CHECK_DEFAULTS,
         **check,
-    )
+        "document_id": doc.id,
+        "channel": channel.value,
+        "outcome": outcome.value,
+        "error": error,
+        "version_id": version_id,
+    }
+    session.execute(sa.insert(Check.__table__), [row])  # type: ignore[attr-defined]
 
 
-def _reschedule(session: Session, doc: Document, how: Reschedule, *, now: datetime, changed: bool) -> None:
+def _reschedule(
+    session: Session,
+    doc: Document,
+    how: Reschedule,
+    *,
+    now: datetime,
+    changed: bool,
+    overrides: list[dict[str, Any]] | None,
+) -> None:
     if how == Reschedule.POLICY:
-        schedule_next(session, doc, now=now, changed=changed)
+        schedule_next(session, doc, now=now, changed=changed, overrides=overrides)
     elif how == Reschedule.FEED and changed and doc.status == "active" and _later(doc.next_check, now):
         doc.next_check = now
 
