@@ -621,6 +621,8 @@ def api_rows(url: str, sub: Subjects, top_word: str, tmp: Path) -> list[str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STORYTRAIL_")} | {"PYTHONPATH": str(ROOT)}
     log = tmp / "serve.log"
+    config = tmp / "empty.toml"  # no config of the operator's (a named file must exist)
+    config.write_text("")
     command = [
         sys.executable,
         "-c",
@@ -633,7 +635,7 @@ def api_rows(url: str, sub: Subjects, top_word: str, tmp: Path) -> list[str]:
         "--db",
         url,
         "--config",
-        str(tmp / "absent.toml"),
+        str(config),
     ]
     proc = subprocess.Popen(command, env=env, cwd=tmp, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
