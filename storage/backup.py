@@ -12,7 +12,9 @@ Two backup formats:
 Either restores into either backend: the target is migrated to the current schema and must hold
 no rows of ours (a restore never overwrites an archive); rows are inserted table by table in
 foreign-key order, self-references afterwards; PostgreSQL's id sequences are moved past the
-restored ids; full-text indexes are rebuilt by their triggers and generated columns. Row counts
+restored ids. The rows go in through ``storage.bulk``: the per-row full-text and story_event
+triggers are switched off for the load, the full-text index and story_event are rebuilt in one
+pass each at the end, in the same transaction, and the triggers put back. Row counts
 are compared table by table after every restore and copy.
 """
 
@@ -35,6 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (every table is registered on SQLModel.metadata)
+from storage.bulk import suspended
 from storage.migrate import current_revision, head_revision, upgrade
 
 FORMAT = "storytrail-dump/1"
@@ -172,7 +175,7 @@ def copy(source: Engine, target: Engine) -> dict[str, int]:
     """Copy every row of ours from ``source`` into the empty ``target``; the row counts."""
     require_empty(target)
     expected = {}
-    with _snapshot(source) as src, target.begin() as dst:
+    with _snapshot(source) as src, target.begin() as dst, suspended(dst):
         for table in stored_tables():
             expected[table.name] = _insert(dst, table, _rows(src, table))
         expected |= {t.name: _count(src, t) for t in tables() if t.name in DERIVED}
@@ -302,7 +305,7 @@ def _load_dump(path: Path, target: Engine) -> dict[str, int]:
                 f"{path} holds schema {manifest.get('revision')}, this version writes {head_revision()}"
             )
         require_empty(target)
-        with target.begin() as conn:
+        with target.begin() as conn, suspended(conn):
             for table in stored_tables():
                 if f"tables/{table.name}.jsonl" in zf.namelist():
                     _insert(conn, table, _read_jsonl(zf, table))
