@@ -290,7 +290,8 @@ def robots_url(url: str) -> str:
 
 def robots_token(user_agent: str) -> str:
     """The product token robots.txt groups are matched against: ``storytrail/0.1 (...)`` -> storytrail."""
-    return user_agent.split("/")[0].split()[0] if user_agent.strip() else "*"
+    words = user_agent.split("/")[0].split()
+    return words[0] if words else "*"
 
 
 def request_headers(accept: str | None, etag: str | None, last_modified: str | None) -> dict[str, str]:

@@ -695,6 +695,7 @@ def test_robots_helpers() -> None:
     assert robots_url("http://[::1]:8080/x") == "http://[::1]:8080/robots.txt"
     assert robots_token("storytrail/0.1 (+https://github.com/storytrail)") == "storytrail"
     assert robots_token("MyBot") == "MyBot"
+    assert robots_token("/") == robots_token("") == robots_token(" /x") == "*"
 
 
 def test_redirect_message() -> None:
