@@ -19,10 +19,6 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-import simplemma
-import snowballstemmer
-from anyascii import anyascii
-
 from scraper.core.folding import fold
 
 # ISO 639-1 code -> Snowball algorithm; None: lemmatized with simplemma instead.
@@ -86,7 +82,11 @@ def forms(token: str, languages: tuple[str, ...], surface: str | None = None) ->
 
 def transliterate(token: str) -> str:
     """The Latin, accent-free form of a folded token ("путина" -> "putina")."""
-    return token if token.isascii() else fold(anyascii(token)).replace("'", "")
+    if token.isascii():
+        return token
+    from anyascii import anyascii
+
+    return fold(anyascii(token)).replace("'", "")
 
 
 def stem(token: str, language: str) -> str:
@@ -98,10 +98,14 @@ def stem(token: str, language: str) -> str:
 
 @lru_cache(maxsize=32)
 def _stemmer(algorithm: str) -> Any:
+    import snowballstemmer  # imported on first use: `storytrail versions` never stems
+
     return snowballstemmer.stemmer(algorithm)
 
 
 def _lemma(token: str, language: str) -> str:
+    import simplemma  # imported on first use (~30 ms): config checks need only SUPPORTED
+
     return fold(simplemma.lemmatize(token, lang=language))
 
 
