@@ -17,44 +17,21 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from storage.errors import NotFoundError
+from storage.records import VersionInfo
 
 _VERSION_COLUMNS = (
-    "channel", "seq", "kind", "revert_of", "observed_at", "last_confirmed_at", "http_status",
+    "id", "document_id", "channel", "seq", "kind", "revert_of", "observed_at", "last_confirmed_at",
+    "http_status",
     "content_hash", "raw_sha256", "title", "byline", "published", "modified", "canonical_url",
     "language", "extractor", "extractor_version", "change_summary",
 )  # fmt: skip
 _FIND = ("SELECT id FROM document WHERE url = ?", "SELECT document_id FROM document_alias WHERE url = ?")
 _TIMES = {"observed_at", "last_confirmed_at", "published", "modified"}
-
-
-@dataclass(frozen=True)
-class VersionRow:
-    """One version as `storytrail versions` lists it (no text, description or metadata)."""
-
-    channel: str
-    seq: int
-    kind: str
-    revert_of: int | None
-    observed_at: datetime
-    last_confirmed_at: datetime
-    http_status: int | None
-    content_hash: str
-    raw_sha256: str | None
-    title: str | None
-    byline: str | None
-    published: datetime | None
-    modified: datetime | None
-    canonical_url: str | None
-    language: str | None
-    extractor: str | None
-    extractor_version: str | None
-    change_summary: dict[str, Any]
 
 
 class Reader:
@@ -148,7 +125,7 @@ def find_document_id(reader: Reader, urls: list[str]) -> int:
     raise NotFoundError(f"no archived document for {urls[-1]} (run `storytrail check {urls[-1]}` first)")
 
 
-def list_versions(reader: Reader, *, document_id: int, channel: str | None = None) -> list[VersionRow]:
+def list_versions(reader: Reader, *, document_id: int, channel: str | None = None) -> list[VersionInfo]:
     """A document's versions ordered by channel then number (the ORM's documents.list_versions)."""
     sql = f"SELECT {', '.join(_VERSION_COLUMNS)} FROM version WHERE document_id = ?"
     params: list[Any] = [document_id]
@@ -156,7 +133,7 @@ def list_versions(reader: Reader, *, document_id: int, channel: str | None = Non
         sql += " AND channel = ?"
         params.append(channel)
     rows = reader.rows(sql + " ORDER BY channel, seq", *params)
-    return [VersionRow(**_decode(dict(zip(_VERSION_COLUMNS, row, strict=True)))) for row in rows]
+    return [VersionInfo(**_decode(dict(zip(_VERSION_COLUMNS, row, strict=True)))) for row in rows]
 
 
 def _decode(values: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from scraper.core.urls import canonicalize
 from storage.documents import NotFoundError as NotFoundError  # re-exported: what every lookup raises
 from storage.documents import find_document
 from storage.models import Document, Source, Story, StoryDocument, Version
+from storage.records import VersionInfo as VersionInfo  # re-exported: defined where storage.lite can use it
 
 T = TypeVar("T")
 CHANNEL_PREFERENCE = ("page", "api", "feed")  # the channel a reader means when none is named
@@ -157,36 +158,6 @@ VERSION_INFO_COLUMNS = (
     "extractor_version",
     "change_summary",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class VersionInfo:
-    """A version's metadata and change summary, without its text."""
-
-    id: int
-    document_id: int
-    channel: str
-    seq: int
-    kind: str
-    revert_of: int | None
-    observed_at: datetime
-    last_confirmed_at: datetime
-    http_status: int | None
-    content_hash: str
-    raw_sha256: str | None
-    title: str | None
-    byline: str | None
-    published: datetime | None
-    modified: datetime | None
-    canonical_url: str | None
-    language: str | None
-    extractor: str | None
-    extractor_version: str | None
-    change_summary: dict[str, Any]
-
-    @property
-    def summary(self) -> str:
-        return str((self.change_summary or {}).get("summary", ""))
 
 
 @dataclass(frozen=True, slots=True)

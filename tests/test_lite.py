@@ -12,6 +12,7 @@ from sqlmodel import Session
 from storage import documents as docs
 from storage import lite
 from storage.errors import NotFoundError
+from storage.records import VersionInfo
 
 T0 = datetime(2025, 12, 29, 19, 0, tzinfo=UTC)
 
@@ -37,7 +38,7 @@ def test_lite_reads_what_the_orm_reads(engine, db_url):
     with Session(engine) as s:
         orm = docs.list_versions(s, document_id=doc_id)
         orm_feed = docs.list_versions(s, document_id=doc_id, channel="feed")
-    fields = [f.name for f in dataclasses.fields(lite.VersionRow)]
+    fields = [f.name for f in dataclasses.fields(VersionInfo)]
     with lite.connect(db_url) as reader:
         assert lite.is_current(reader)
         assert lite.find_document_id(reader, ["https://nowhere.example/", "https://news.example/a"]) == doc_id

@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 
     from jobs.pipeline import CheckReport
     from scraper.http_options import RequestOptions
-    from storage.lite import VersionRow
     from storage.models import Version
+    from storage.records import VersionInfo
 
 config_app = typer.Typer(help="Work with the config file.", no_args_is_help=True)
 
@@ -229,7 +229,7 @@ def _versions_orm(url: str, channel: str | None, db: str | None, config: str | N
     _print_versions(url, rows, as_json)
 
 
-def _print_versions(url: str, rows: Sequence[Version | VersionRow], as_json: bool) -> None:
+def _print_versions(url: str, rows: Sequence[Version | VersionInfo], as_json: bool) -> None:
     if as_json:
         print_json([_version_json(v) for v in rows])
         return
@@ -244,7 +244,7 @@ def _print_versions(url: str, rows: Sequence[Version | VersionRow], as_json: boo
     print_table(columns, cells, title=url)
 
 
-def _version_json(v: Version | VersionRow, *, text: bool = False) -> dict[str, object]:
+def _version_json(v: Version | VersionInfo, *, text: bool = False) -> dict[str, object]:
     data: dict[str, object] = {
         "channel": v.channel,
         "seq": v.seq,
