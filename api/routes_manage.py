@@ -62,8 +62,8 @@ def _session(request: Request, state: State) -> tuple[str, str] | Response:
     return token, cookie
 
 
-async def _posted(request: Request, state: State) -> tuple[str, str, Form] | Response:
-    """The writer's session and the posted form, after the CSRF check."""
+async def _posted(request: Request, state: State) -> tuple[str, Form] | Response:
+    """The CSRF token for the page to render next and the posted form, after the CSRF check."""
     found = _session(request, state)
     if isinstance(found, Response):
         return found
@@ -71,7 +71,7 @@ async def _posted(request: Request, state: State) -> tuple[str, str, Form] | Res
     form = Form(sessions.form_fields(await request.body()))
     if not sessions.valid_csrf(token, cookie, form.get("csrf")):
         return _refuse(state, 403, "the form's CSRF token is missing or stale: reload the page and try again")
-    return token, cookie, form
+    return sessions.csrf_token(token, cookie), form
 
 
 # --------------------------------------------------------------------------- login
@@ -164,8 +164,7 @@ async def save_story(request: Request, state: State) -> Response:
     posted = await _posted(request, state)
     if isinstance(posted, Response):
         return posted
-    token, cookie, form = posted
-    csrf = sessions.csrf_token(token, cookie)
+    csrf, form = posted
     values = {k: form.get(k) for k in ("slug", "title", "query", "threshold")} | {"seeds": form.get("seeds")}
     errors: list[str] = []
     checked = None
@@ -219,8 +218,7 @@ async def save_source(request: Request, state: State) -> Response:
     posted = await _posted(request, state)
     if isinstance(posted, Response):
         return posted
-    token, cookie, form = posted
-    csrf = sessions.csrf_token(token, cookie)
+    csrf, form = posted
     values = {k: form.get(k) for k in ("name", "url", "kind", "every")}
     values["kind"] = values["kind"] or "feed"
     values["every"] = values["every"] or "10m"
@@ -282,8 +280,7 @@ async def save_notify(request: Request, state: State) -> Response:
     posted = await _posted(request, state)
     if isinstance(posted, Response):
         return posted
-    token, cookie, form = posted
-    csrf = sessions.csrf_token(token, cookie)
+    csrf, form = posted
     values = {k: form.get(k) for k in ("slug", "target", "min_significance", "secret_env")}
     events = form.all("events")
     try:
