@@ -32,6 +32,7 @@ from scraper.core.links import canonical_from_html, looks_like_article, outgoing
 from scraper.core.matching import CandidateText, Match, features, similarity
 from scraper.core.types import Candidate, Channel, CheckOutcome, Observation
 from scraper.core.urls import InvalidURL, canonicalize
+from storage import catalog
 from storage import discovery as disc
 from storage import documents as docs
 from storage.models import Document
@@ -205,7 +206,7 @@ class Enroller:
 
     def _attach(self, session: Session, doc: Document, rule: StoryRule, match: Match, found: Found) -> None:
         assert doc.id is not None
-        disc.link_document(
+        catalog.link_story_document(
             session,
             story_id=rule.story_id,
             document_id=doc.id,
@@ -298,7 +299,7 @@ class Enroller:
         """``copy`` is another address of ``owner``'s article: its story links move to ``owner``."""
         assert copy.id is not None and owner.id is not None
         for story_id, link in disc.linked_stories(session, document_ids=[copy.id]).get(copy.id, {}).items():
-            disc.link_document(
+            catalog.link_story_document(
                 session,
                 story_id=story_id,
                 document_id=owner.id,
@@ -403,10 +404,10 @@ async def fetch_seeds(
                 continue
             assert story.id is not None
             for url in seed_urls(story):
-                doc, _ = disc.ensure_document(session, url=url, now=now, status="active")
+                doc, _ = docs.get_or_create_document(session, url=url, now=now, status="active")
                 assert doc.id is not None
                 disc.activate(session, document=doc, now=now)
-                disc.link_document(
+                catalog.link_story_document(
                     session,
                     story_id=story.id,
                     document_id=doc.id,

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from storage import events
 from storage.documents import NotFoundError
 from storage.models import Document, Source, Story, StoryDocument
+from storage.rows import add_once
 
 
 def list_sources(session: Session, *, enabled_only: bool = False) -> list[Source]:
@@ -33,15 +34,17 @@ def get_source(session: Session, *, name: str) -> Source:
 def upsert_source(session: Session, *, name: str, now: datetime, **fields: Any) -> tuple[Source, bool]:
     """Create or update the source called ``name``; validators and schedule state are kept."""
     source = find_source(session, name=name)
-    created = source is None
     if source is None:
-        source = Source(name=name, created_at=now, **fields)
-    else:
-        for key, value in fields.items():
-            setattr(source, key, value)
+        source, created = add_once(
+            session, Source(name=name, created_at=now, **fields), lambda: find_source(session, name=name)
+        )
+        if created:
+            return source, True
+    for key, value in fields.items():
+        setattr(source, key, value)
     session.add(source)
     session.flush()
-    return source, created
+    return source, False
 
 
 def remove_source(session: Session, *, name: str) -> None:
@@ -66,15 +69,17 @@ def get_story(session: Session, *, slug: str) -> Story:
 
 def upsert_story(session: Session, *, slug: str, now: datetime, **fields: Any) -> tuple[Story, bool]:
     story = find_story(session, slug=slug)
-    created = story is None
     if story is None:
-        story = Story(slug=slug, created_at=now, **fields)
-    else:
-        for key, value in fields.items():
-            setattr(story, key, value)
+        story, created = add_once(
+            session, Story(slug=slug, created_at=now, **fields), lambda: find_story(session, slug=slug)
+        )
+        if created:
+            return story, True
+    for key, value in fields.items():
+        setattr(story, key, value)
     session.add(story)
     session.flush()
-    return story, created
+    return story, False
 
 
 def disable_source(session: Session, *, source: Source) -> None:
@@ -97,36 +102,45 @@ def link_story_document(
     from_document_id: int | None = None,
     depth: int = 0,
 ) -> tuple[StoryDocument, bool]:
-    """Attach a document to a story once; a later, better score replaces the reason."""
-    link = session.exec(
-        select(StoryDocument).where(
-            StoryDocument.story_id == story_id, StoryDocument.document_id == document_id
+    """Attach a document to a story once; a later, better score replaces the reason.
+
+    Safe against a concurrent linker of the same pair (another process or node): the insert runs
+    in a savepoint, and on a unique-key conflict the other's link is updated instead."""
+    link = _story_link(session, story_id=story_id, document_id=document_id)
+    if link is None:
+        link = StoryDocument(
+            story_id=story_id,
+            document_id=document_id,
+            score=score,
+            reason=reason,
+            via=via,
+            source_id=source_id,
+            from_document_id=from_document_id,
+            depth=depth,
+            discovered_at=now,
         )
-    ).first()
-    if link is not None:
-        if score > link.score:
-            link.score, link.reason = score, reason
-            session.add(link)
-        return link, False
-    link = StoryDocument(
-        story_id=story_id,
-        document_id=document_id,
-        score=score,
-        reason=reason,
-        via=via,
-        source_id=source_id,
-        from_document_id=from_document_id,
-        depth=depth,
-        discovered_at=now,
+        link, created = add_once(
+            session, link, lambda: _story_link(session, story_id=story_id, document_id=document_id)
+        )
+        if created:
+            doc = session.get(Document, document_id)
+            details = {"via": via, "score": score, "reason": reason, "source_id": source_id}
+            events.new_coverage(
+                session, story_id=story_id, document_id=document_id, at=now, url=doc.url if doc else "",
+                **details,
+            )  # fmt: skip
+            return link, True
+    if score > link.score:
+        link.score, link.reason = score, reason
+        session.add(link)
+    return link, False
+
+
+def _story_link(session: Session, *, story_id: int, document_id: int) -> StoryDocument | None:
+    query = select(StoryDocument).where(
+        StoryDocument.story_id == story_id, StoryDocument.document_id == document_id
     )
-    session.add(link)
-    session.flush()
-    doc = session.get(Document, document_id)
-    details = {"via": via, "score": score, "reason": reason, "source_id": source_id}
-    events.new_coverage(
-        session, story_id=story_id, document_id=document_id, at=now, url=doc.url if doc else "", **details
-    )
-    return link, True
+    return session.exec(query).first()
 
 
 def story_documents(session: Session, *, story_id: int) -> list[tuple[StoryDocument, Document]]:

@@ -26,33 +26,6 @@ _MASK64 = (1 << 64) - 1
 # --- documents ------------------------------------------------------------------------------
 
 
-def ensure_document(
-    session: Session,
-    *,
-    url: str,
-    now: datetime,
-    source_id: int | None = None,
-    status: str = "seen",
-    kind: str = "article",
-    platform: str | None = None,
-) -> tuple[Document, bool]:
-    """The document for ``url`` (or an alias of it), created with ``status`` (and ``kind``) when new.
-
-    Safe against a concurrent creator of the same URL (another worker or node): the insert runs
-    in a savepoint, and on a unique-key conflict the other's row is returned.
-    """
-    found = docs.find_document(session, url=url)
-    if found is not None:
-        return found, False
-    try:
-        with session.begin_nested():
-            return docs.get_or_create_document(
-                session, url=url, now=now, source_id=source_id, status=status, kind=kind, platform=platform
-            )
-    except IntegrityError:
-        return docs.get_document(session, url=url), False
-
-
 def ensure_entry_document(
     session: Session,
     *,
@@ -68,7 +41,9 @@ def ensure_entry_document(
     document's URL (the old one an alias) and a ``moved`` event is written, so the entry's edits
     stay in one history. A new document is registered under the id."""
     if not guid:
-        return ensure_document(session, url=url, now=now, source_id=source_id, status=status, kind=kind)
+        return docs.get_or_create_document(
+            session, url=url, now=now, source_id=source_id, status=status, kind=kind
+        )
     key = docs.guid_key(guid)
     by_url = docs.find_document(session, url=url)
     by_guid = docs.find_document(session, url=key)
@@ -78,7 +53,9 @@ def ensure_entry_document(
             assert by_guid.id is not None
             events.moved(session, document_id=by_guid.id, at=now, from_url=old, to_url=url, guid=guid)
             return by_guid, False
-    doc, created = ensure_document(session, url=url, now=now, source_id=source_id, status=status, kind=kind)
+    doc, created = docs.get_or_create_document(
+        session, url=url, now=now, source_id=source_id, status=status, kind=kind
+    )
     if by_guid is None:
         _register_guid(session, doc, key)
     return doc, created
@@ -129,7 +106,7 @@ def ensure_post(
     session: Session, *, url: str, platform: str, now: datetime, source_id: int | None = None
 ) -> tuple[Document, bool]:
     """The post document for ``url`` (new ones "seen"), marked kind "post" of ``platform``."""
-    doc, created = ensure_document(session, url=url, now=now, source_id=source_id, status="seen")
+    doc, created = docs.get_or_create_document(session, url=url, now=now, source_id=source_id, status="seen")
     if doc.kind != "post" or doc.platform != platform:
         doc.kind, doc.platform = "post", platform
         session.add(doc)
@@ -283,15 +260,6 @@ def linked_stories(session: Session, *, document_ids: Iterable[int]) -> dict[int
         for link in session.exec(select(StoryDocument).where(col(StoryDocument.document_id).in_(ids))):
             found[link.document_id][link.story_id] = link
     return found
-
-
-def link_document(session: Session, **fields: Any) -> tuple[StoryDocument, bool]:
-    """:func:`storage.catalog.link_story_document`, safe against a concurrent linker."""
-    try:
-        with session.begin_nested():
-            return catalog.link_story_document(session, **fields)
-    except IntegrityError:
-        return catalog.link_story_document(session, **fields)
 
 
 def seed_documents(session: Session, *, urls: Sequence[str]) -> list[Document]:

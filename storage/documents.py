@@ -15,6 +15,7 @@ from scraper.core.types import Content, VersionKind
 from scraper.core.versioning import Prior
 from storage.errors import NotFoundError as NotFoundError
 from storage.models import Check, Document, DocumentAlias, Measurement, Version
+from storage.rows import add_once
 
 
 def find_document(session: Session, *, url: str) -> Document | None:
@@ -42,6 +43,11 @@ def get_or_create_document(
     source_id: int | None = None,
     status: str = "active",
 ) -> tuple[Document, bool]:
+    """The document for ``url`` (or an alias of it), created with ``status`` (and ``kind``) when new.
+
+    Safe against a concurrent creator of the same URL (another process, worker or node): the
+    insert runs in a savepoint, and on a unique-key conflict the other's row is returned.
+    """
     doc = find_document(session, url=url)
     if doc is not None:
         return doc, False
@@ -54,9 +60,7 @@ def get_or_create_document(
         first_seen=now,
         last_seen=now,
     )
-    session.add(doc)
-    session.flush()
-    return doc, True
+    return add_once(session, doc, lambda: find_document(session, url=url))
 
 
 def add_alias(session: Session, *, document: Document, url: str) -> bool:
