@@ -144,6 +144,7 @@ class Preserver:
                     ask_at=now + self.poll_every,
                 )  # fmt: skip
                 report.submitted += 1
+                self.svc.metrics.preserved("submitted")
                 log.info("submitted to the Wayback Machine", extra={"url": row.url, "job_id": job_id})
             case core.Archived():
                 report.submitted += 1
@@ -191,6 +192,7 @@ class Preserver:
             now=self.svc.clock(),
         )  # fmt: skip
         report.archived += 1
+        self.svc.metrics.preserved("archived")
         log.info("archived in the Wayback Machine", extra={"url": row.url, "snapshot": outcome.snapshot_url})
 
     async def _failed(
@@ -205,12 +207,14 @@ class Preserver:
         )
         if retry_at is None:
             report.dead += 1
+            self.svc.metrics.preserved("dead")
             log.warning(
                 "not archived in the Wayback Machine: given up",
                 extra={"url": row.url, "error": outcome.reason, "attempts": attempts},
             )
         else:
             report.retrying += 1
+            self.svc.metrics.preserved("retry")
             log.info(
                 "Wayback Machine submission to retry",
                 extra={"url": row.url, "error": outcome.reason, "retry_at": retry_at.isoformat()},

@@ -241,6 +241,8 @@ async def test_run_once_stores_the_snapshot_on_the_version(svc, server, spn, clo
     assert post.header("Accept") == "application/json"
     assert len(spn.status_requests) == 3
     assert [r.status for r in captures(svc.engine)] == ["archived"]
+    metrics = svc.metrics.render()[0].decode()
+    assert 'storytrail_wayback_total{outcome="archived"} 1.0' in metrics
     await Daemon(svc, DaemonOptions(health_port=None, node="again")).run_once(handle_signals=False)
     assert len(spn.posts) == 1  # archived once
 
