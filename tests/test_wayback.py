@@ -438,3 +438,24 @@ async def test_versions_and_show_print_the_snapshot(svc, server, spn, clock, db_
     assert f"Wayback Machine: {spn.snapshot(url)}" in shown
     with Session(svc.engine) as s:
         assert s.exec(select(Version.wayback_url)).all() == [spn.snapshot(url)]
+
+
+def test_opt_in_from_the_web_pages(engine, db_url, clock):
+    from tests.fixtures.web.app import TOKEN, client
+    from tests.test_web_manage import csrf_of, login
+
+    with client(engine, db_url, clock, api_token=TOKEN) as web:
+        login(web)
+        token = csrf_of(web.get("/manage/story").text)
+        story_form = {"csrf": token, "slug": "valdai", "query": "drone*", "wayback": "on", "action": "save"}
+        assert web.post("/manage/story", data=story_form, follow_redirects=False).status_code == 303
+        assert 'name="wayback" checked' in web.get("/manage/story?slug=valdai").text
+        source_form = {"csrf": token, "url": "https://n.example/rss", "kind": "feed", "name": "wire",
+                       "wayback": "on", "action": "save"}  # fmt: skip
+        assert web.post("/manage/source", data=source_form, follow_redirects=False).status_code == 303
+        plain = {"csrf": token, "url": "https://n.example/b", "name": "plain", "action": "save"}
+        web.post("/manage/source", data=plain, follow_redirects=False)
+    with Session(engine) as s:
+        assert catalog.get_story(s, slug="valdai").settings["wayback"] is True
+        assert catalog.get_source(s, name="wire").params["wayback"] is True
+        assert "wayback" not in catalog.get_source(s, name="plain").params
