@@ -102,6 +102,11 @@ def test_capture_request_answers(answer: core.Reply, expected: object):
     assert core.read_submit(answer, endpoint=ENDPOINT) == expected
 
 
+def test_only_an_http_snapshot_location_is_taken():
+    hostile = reply(302, location="javascript:alert(1)//web/20251229190000/x")
+    assert not isinstance(core.read_submit(hostile, endpoint=ENDPOINT), core.Archived)
+
+
 def test_bad_keys_are_refused_with_the_variables_named():
     outcome = core.read_submit(reply(401), endpoint=ENDPOINT)
     assert isinstance(outcome, core.Refused) and "STORYTRAIL_WAYBACK_ACCESS_KEY" in outcome.reason
@@ -436,6 +441,9 @@ async def test_versions_and_show_print_the_snapshot(svc, server, spn, clock, db_
     assert "wayback" in table and spn.snapshot(url) in table
     shown = cli("show", url, *base, cwd=tmp_path).stdout
     assert f"Wayback Machine: {spn.snapshot(url)}" in shown
+    out = tmp_path / "valdai.jsonl"
+    cli("export", "valdai", "--format", "jsonl", "--output", str(out), *base, cwd=tmp_path)
+    assert json.loads(out.read_text(encoding="utf-8").splitlines()[0])["wayback_url"] == spn.snapshot(url)
     with Session(svc.engine) as s:
         assert s.exec(select(Version.wayback_url)).all() == [spn.snapshot(url)]
 

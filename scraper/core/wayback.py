@@ -213,8 +213,9 @@ def _http_trouble(reply: Reply, what: str, *, resubmit: bool) -> Retry | Refused
 def _located_snapshot(reply: Reply, endpoint: str) -> str | None:
     for name in ("content-location", "location"):
         value = reply.headers.get(name)
-        if value and _SNAPSHOT_PATH.search(value):
-            return urljoin(endpoint, value)
+        found = urljoin(endpoint, value) if value and _SNAPSHOT_PATH.search(value) else ""
+        if urlsplit(found).scheme in ("http", "https"):  # never a javascript: link on our pages
+            return found
     return None
 
 
