@@ -301,6 +301,21 @@ async def test_a_restart_mid_job_asks_about_the_job_instead_of_submitting_again(
     assert len(spn.posts) == 1  # the same job, not a second capture
 
 
+async def test_two_daemons_submit_each_version_once(svc, server, spn, clock):
+    import asyncio
+
+    story(svc.engine, clock)
+    urls = [server.url(f"/story-{n}") for n in range(6)]
+    for n, url in enumerate(urls):
+        server.route(f"/story-{n}", page(title=f"Valdai drone claim, report {n}", n=80 + n))
+        await check_url(svc, url, story_slug="valdai")
+    spn.pending_polls = 1
+    a, b = Preserver(svc, owner="node-a"), Preserver(svc, owner="node-b")
+    await asyncio.gather(a.drain(wait=10), b.drain(wait=10))
+    assert sorted(p.form["url"] for p in spn.posts) == sorted(urls)  # each once, none twice
+    assert [snapshot_of(svc.engine, url) for url in urls] == [[spn.snapshot(url)] for url in urls]
+
+
 async def test_429_waits_for_retry_after_then_submits(svc, server, spn, clock):
     url = server.url("/valdai")
     server.route("/valdai", page())
