@@ -113,6 +113,11 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value
 
+    @field_validator("wayback_access_key", "wayback_secret_key", mode="before")
+    @classmethod
+    def _empty_key(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value  # an unset compose variable
+
     @field_validator("wayback_secret_key")
     @classmethod
     def _both_keys(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:

@@ -414,8 +414,11 @@ def test_keys_go_together_and_never_in_the_file(monkeypatch, tmp_path: Path):
     from jobs.settings import SettingsError, from_environment
 
     monkeypatch.setenv("STORYTRAIL_WAYBACK_ACCESS_KEY", "a")
+    monkeypatch.setenv("STORYTRAIL_WAYBACK_SECRET_KEY", "")  # compose passes unset variables as ""
     with pytest.raises(SettingsError, match="STORYTRAIL_WAYBACK_SECRET_KEY is not set"):
         from_environment()
+    monkeypatch.setenv("STORYTRAIL_WAYBACK_ACCESS_KEY", "")
+    assert from_environment().wayback_access_key is None
     path = tmp_path / "c.toml"
     path.write_text('[settings]\nwayback_secret_key = "s"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"c.toml:2: \[settings\] 'wayback_secret_key' is a secret"):
