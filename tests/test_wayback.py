@@ -444,6 +444,7 @@ def test_opt_in_from_the_config_file_and_the_cli(tmp_path: Path, db_url: str):
     assert listed["params"]["wayback"] is True
     added = cli("stories", "add", "valdai", "--query", "drone*", "--wayback", "--json", *base, cwd=tmp_path)
     assert json.loads(added.stdout)["wayback"] is True
+    assert "preserved in the Wayback Machine" in cli("stories", "show", "valdai", *base, cwd=tmp_path).stdout
 
 
 async def test_versions_and_show_print_the_snapshot(svc, server, spn, clock, db_url, tmp_path: Path):

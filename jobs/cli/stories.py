@@ -308,6 +308,8 @@ def _print_story(story: Story, rows: list[dict[str, Any]], counts: dict[str, int
     out.print(f"[bold]{escape(story.title)}[/] ({story.slug})", highlight=False)
     settings = [f"query: {story.query or '-'}", f"threshold {threshold_of(story):.2f}",
                 f"link depth {(story.settings or {}).get('link_depth', DEFAULT_LINK_DEPTH)}"]  # fmt: skip
+    if (story.settings or {}).get("wayback"):
+        settings.append("preserved in the Wayback Machine")
     out.print(escape(" · ".join(settings)), style="dim", highlight=False)
     independent, duplicates = counts["independent"], counts["duplicates"]
     line = f"{counts['documents']} documents ({independent} independent, {duplicates} duplicates)"
