@@ -214,6 +214,45 @@ def counts(session: Session) -> dict[str, int]:
     return {status: int(n) for status, n in rows}
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """A row not archived yet (or given up), for `storytrail wayback status`."""
+
+    url: str
+    seq: int
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    job_id: str | None
+    last_error: str | None
+
+
+def not_archived(session: Session, *, limit: int) -> list[Waiting]:
+    """Rows still to do or given up, the given-up first, then the next due."""
+    dead_first = sa.case((col(WaybackCapture.status) == DEAD, 0), else_=1)
+    rows = session.exec(
+        select(WaybackCapture, Version.seq)
+        .join(Version, col(Version.id) == WaybackCapture.version_id)
+        .where(col(WaybackCapture.status) != ARCHIVED)
+        .order_by(dead_first, col(WaybackCapture.next_attempt_at), col(WaybackCapture.id))
+        .limit(limit)
+    )
+    return [
+        Waiting(r.url, seq, r.status, r.attempts, r.next_attempt_at, r.job_id, r.last_error)
+        for r, seq in rows
+    ]
+
+
+def retry_dead(session: Session, *, now: datetime) -> int:
+    """Give every given-up row a new start (attempts from zero, due now); the number requeued."""
+    stmt = (
+        update(WaybackCapture)
+        .where(col(WaybackCapture.status) == DEAD)
+        .values(status=PENDING, attempts=0, next_attempt_at=now, job_id=None, submitted_at=None, **_UNLEASED)
+    )
+    return _done(session, stmt)
+
+
 def captures(session: Session, *, version_ids: Sequence[int] | None = None) -> list[WaybackCapture]:
     query = select(WaybackCapture).order_by(col(WaybackCapture.id))
     if version_ids is not None:

@@ -348,6 +348,25 @@ async def test_a_refused_capture_is_given_up_with_the_reason(svc, server, spn, c
     assert any("given up" in r.getMessage() for r in caplog.records)
 
 
+async def test_status_and_retry_from_the_cli(svc, server, spn, clock, db_url, tmp_path: Path):
+    url = server.url("/valdai")
+    server.route("/valdai", page())
+    story(svc.engine, clock)
+    await check_url(svc, url, story_slug="valdai")
+    spn.post_replies.append((401, {}, b'{"message": "You need to be logged in"}'))
+    await Preserver(svc, owner="p").run_pass()
+    base = ("--db", db_url)
+    shown = json.loads(cli("wayback", "status", "--json", *base, cwd=tmp_path).stdout)
+    assert shown["counts"] == {"pending": 0, "submitted": 0, "archived": 0, "dead": 1}
+    [dead] = shown["waiting"]
+    assert (dead["url"], dead["seq"], dead["attempts"]) == (url, 1, 1) and "HTTP 401" in dead["last_error"]
+    table = cli("wayback", "status", *base, cwd=tmp_path, env={"COLUMNS": "300"}).stdout
+    assert "1 dead" in table and "HTTP 401" in table
+    assert "1 versions queued again" in cli("wayback", "retry", *base, cwd=tmp_path).stdout
+    [row] = captures(svc.engine)
+    assert (row.status, row.attempts) == ("pending", 0)
+
+
 async def test_a_daily_limit_waits_hours_and_a_transient_error_backs_off(svc, server, spn, clock):
     url = server.url("/valdai")
     server.route("/valdai", page())
