@@ -7,6 +7,8 @@ Every node runs the same loop::
     source:<name>   (leader only) marks the source due: Source.next_poll_at = now
     dispatcher      every dispatch_interval: claims due sources and documents for the free
                     workers (storage.queue, under a lease), heartbeat, queue depth
+    notify          every notify_interval: a notification delivery pass (jobs.notify)
+    wayback         every wayback_interval: a Wayback Machine pass (jobs.wayback)
 
 Workers share one Services (one Fetcher: its global, per-host and robots politeness holds
 across all of them); at most ``workers`` polls and checks run at once. A worker that dies
