@@ -88,6 +88,7 @@ def version_out(v: VersionInfo | Version) -> VersionOut:
         extractor_version=v.extractor_version,
         summary=str((v.change_summary or {}).get("summary", "")),
         change_summary=dict(v.change_summary or {}),
+        wayback_url=v.wayback_url,
         links=links.version_links(v.document_id, v.channel, v.seq, first=v.seq == 1),
     )
 

@@ -149,13 +149,14 @@ def story_form(request: Request, state: State, slug: str = "") -> Response:
     found = _session(request, state)
     if isinstance(found, Response):
         return found
-    values = {"slug": "", "title": "", "query": "", "seeds": "", "threshold": "0.15"}
+    values = {"slug": "", "title": "", "query": "", "seeds": "", "threshold": "0.15", "wayback": ""}
     if slug:
         with Session(state.engine) as db:
             story = catalog.get_story(db, slug=slug)
         values = {"slug": story.slug, "title": story.title, "query": story.query,
                   "seeds": "\n".join(story.seeds),
-                  "threshold": str(story.settings.get("threshold", 0.15))}  # fmt: skip
+                  "threshold": str(story.settings.get("threshold", 0.15)),
+                  "wayback": "on" if story.settings.get("wayback") else ""}  # fmt: skip
     return _story_form(state, sessions.csrf_token(*found), values)
 
 
@@ -165,7 +166,7 @@ async def save_story(request: Request, state: State) -> Response:
     if isinstance(posted, Response):
         return posted
     csrf, form = posted
-    values = {k: form.get(k) for k in ("slug", "title", "query", "threshold")} | {"seeds": form.get("seeds")}
+    values = {k: form.get(k) for k in ("slug", "title", "query", "threshold", "wayback", "seeds")}
     errors: list[str] = []
     checked = None
     if values["query"]:
@@ -179,7 +180,8 @@ async def save_story(request: Request, state: State) -> Response:
     seeds = [line.strip() for line in values["seeds"].splitlines() if line.strip()]
     try:
         cfg = StoryConfig(slug=values["slug"], title=values["title"], query=values["query"], seeds=seeds,
-                          threshold=float(values["threshold"] or 0.15))  # fmt: skip
+                          threshold=float(values["threshold"] or 0.15),
+                          wayback=bool(values["wayback"]))  # fmt: skip
     except (ValidationError, ValueError) as exc:
         return _story_form(state, csrf, values, errors=[_first_error(exc)])
     with Session(state.engine) as db:
@@ -207,7 +209,7 @@ def source_form(request: Request, state: State) -> Response:
     found = _session(request, state)
     if isinstance(found, Response):
         return found
-    values = {"name": "", "url": "", "kind": "feed", "every": "10m"}
+    values = {"name": "", "url": "", "kind": "feed", "every": "10m", "wayback": ""}
     return _render(
         state, "source_form.html", csrf=sessions.csrf_token(*found), values=values, errors=[], offers=None
     )
@@ -219,13 +221,14 @@ async def save_source(request: Request, state: State) -> Response:
     if isinstance(posted, Response):
         return posted
     csrf, form = posted
-    values = {k: form.get(k) for k in ("name", "url", "kind", "every")}
+    values = {k: form.get(k) for k in ("name", "url", "kind", "every", "wayback")}
     values["kind"] = values["kind"] or "feed"
     values["every"] = values["every"] or "10m"
     if form.get("action") == "discover":
         return await _discover(state, csrf, values)
     try:
-        cfg = SourceConfig.model_validate({k: values[k] for k in ("name", "kind", "url", "every")})
+        fields = {k: values[k] for k in ("name", "kind", "url", "every")}
+        cfg = SourceConfig.model_validate({**fields, "wayback": bool(values["wayback"])})
     except ValidationError as exc:
         return _render(
             state, "source_form.html", 422, csrf=csrf, values=values, errors=[_first_error(exc)], offers=None

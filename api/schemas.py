@@ -157,6 +157,9 @@ class VersionOut(BaseModel):
     extractor_version: str | None
     summary: str = Field(description="What changed, in one line.")
     change_summary: dict[str, Any]
+    wayback_url: str | None = Field(
+        default=None, description="Its snapshot in the Wayback Machine, when its source or story opted in."
+    )
     links: dict[str, str]
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 BENCHES = (
     "capture", "pipeline", "diff", "matching", "languages", "noise", "daemon", "search", "api", "scale",
-    "scaleout", "startup",
+    "scaleout", "startup", "wayback",
 )  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from scraper.core.languages import UnknownLanguageError, check_languages
 from scraper.http_options import RequestOptionsError, check_header, check_proxy
 
 __all__ = ["SOURCE_KINDS", "Config", "ConfigError", "SourceConfig", "StoryConfig", "load_config"]
+ENV_ONLY = frozenset({"wayback_access_key", "wayback_secret_key"})  # secrets: never in the file
 DURATION = re.compile(r"^\s*(\d+\s*[smhdw]\s*)+$")
 
 
@@ -61,6 +62,7 @@ class SourceConfig(BaseModel):
     user_agent: str | None = None
     fetcher: Literal["http", "browser"] = "http"  # "browser": render pages in Chromium
     screenshot: bool = False  # with the browser: a full-page PNG per new version
+    wayback: bool = False  # submit each new page version to the Wayback Machine (Save Page Now)
 
     _durations = field_validator("every", "recheck_min", "recheck_max")(_check_duration)
 
@@ -125,6 +127,7 @@ class StoryConfig(BaseModel):
     recheck_max: str | None = None
     fetcher: Literal["http", "browser"] = "http"  # for the story's seeds and documents
     screenshot: bool = False
+    wayback: bool = False  # submit each new page version of the story's documents to the Wayback Machine
 
     _durations = field_validator("recheck_min", "recheck_max")(_check_duration)
 
@@ -291,6 +294,12 @@ def _validate_settings(path: str, text: str, settings: Any) -> None:
     for key in settings:
         if key not in Settings.model_fields:
             raise ConfigError(path, _key_line(text, key), f"[settings] unknown key {key!r}")
+        if key in ENV_ONLY:
+            raise ConfigError(
+                path,
+                _key_line(text, key),
+                f"[settings] {key!r} is a secret: set STORYTRAIL_{key.upper()} in the environment instead",
+            )
     try:
         Settings.model_validate(settings)
     except ValidationError as exc:
@@ -342,6 +351,8 @@ recheck_max = "1d"
 # Pages plain GET cannot reach: any [[source]] may add (see README "Reaching pages plain GET cannot")
 # fetcher = "browser"        # render in headless Chromium (pages written by JavaScript); also on a [[story]]
 # screenshot = true          # with the browser: a full-page PNG per new version
+# wayback = true             # also on a [[story]]: each new page version to the Wayback Machine
+#                            # (README "Preservation in the Wayback Machine"; keys from the environment)
 # headers = { "X-Edition" = "international" }
 # cookies = "cookies.txt"    # Netscape format (curl, yt-dlp), relative to this file
 # auth = "bearer:NEWS_TOKEN" # or "basic:NEWS_CREDS": the NAME of an environment variable

@@ -7,6 +7,8 @@ Every node runs the same loop::
     source:<name>   (leader only) marks the source due: Source.next_poll_at = now
     dispatcher      every dispatch_interval: claims due sources and documents for the free
                     workers (storage.queue, under a lease), heartbeat, queue depth
+    notify          every notify_interval: a notification delivery pass (jobs.notify)
+    wayback         every wayback_interval: a Wayback Machine pass (jobs.wayback)
 
 Workers share one Services (one Fetcher: its global, per-host and robots politeness holds
 across all of them); at most ``workers`` polls and checks run at once. A worker that dies
@@ -46,6 +48,7 @@ from jobs.scheduler import ScheduleError, SourceJobs, is_source_due, make_schedu
 from jobs.services import Services, open_services
 from jobs.settings import Settings
 from jobs.signals import EARLY_SIGNALS
+from jobs.wayback import Preserver
 from storage import catalog, queue, retention
 from storage.models import Source
 
@@ -98,6 +101,7 @@ class DaemonOptions:
     shutdown_grace: float = 20.0
     retry_after: timedelta = timedelta(minutes=5)  # a check that raised is tried again after this
     notify_interval: float = 10.0  # seconds between notification delivery passes
+    wayback_interval: float = 5.0  # seconds between Wayback Machine passes (jobs.wayback)
     health_host: str = "127.0.0.1"
     health_port: int | None = None  # None: no /healthz server; 0: any free port
     node: str = field(default_factory=node_name)
@@ -114,6 +118,8 @@ class DaemonOptions:
             raise ValueError(f"the leader lease must be longer than 0.3 s, not {self.leader_ttl}")
         if self.notify_interval <= 0:
             raise ValueError(f"the notify interval must be longer than zero, not {self.notify_interval}")
+        if self.wayback_interval <= 0:
+            raise ValueError(f"the wayback interval must be longer than zero, not {self.wayback_interval}")
         if self.shutdown_grace < 0:
             raise ValueError(f"the shutdown grace period cannot be negative, not {self.shutdown_grace}")
         if self.check_retention is not None and self.check_retention < timedelta(days=1):
@@ -147,6 +153,7 @@ class PassSummary:
     checked: int = 0
     failed: int = 0
     notified: int = 0
+    preserved: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
 
     def line(self) -> str:
@@ -156,6 +163,7 @@ class PassSummary:
             + (f" ({outcomes})" if outcomes else "")
             + (f", {self.failed} failed" if self.failed else "")
             + (f", {self.notified} notifications sent" if self.notified else "")
+            + (f", {self.preserved} archived in the Wayback Machine" if self.preserved else "")
         )
 
 
@@ -191,6 +199,7 @@ class Daemon:
         self._round: asyncio.Task[Any] | None = None
         self._measured: float | None = None  # when the queue was last counted (monotonic)
         self.notifier = Notifier(svc, owner=options.node, lease=options.lease)
+        self.preserver = Preserver(svc, owner=options.node, lease=options.lease)
 
     @property
     def node(self) -> str:
@@ -244,6 +253,8 @@ class Daemon:
                 await asyncio.wait(set(self._inflight), return_when=asyncio.FIRST_COMPLETED)
             if not self._stopping.is_set():
                 await self.deliver_notifications()
+            if not self._stopping.is_set():
+                await self.preserve(drain=True)
         finally:
             await self._finish()
             self._restore_signals(restore)
@@ -327,6 +338,14 @@ class Daemon:
             misfire_grace_time=None,
         )
         scheduler.add_job(
+            self.wayback_tick,
+            IntervalTrigger(seconds=self.options.wayback_interval, timezone=UTC),
+            id="wayback",
+            name="wayback",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+        scheduler.add_job(
             self.leader_tick,
             leader_every,
             id="leader",
@@ -382,6 +401,7 @@ class Daemon:
         try:
             released = await self._db(queue.release_all, owner=self.node)
             released += await self.notifier.release()
+            released += await self.preserver.release()
             if self.is_leader:
                 await self._db(queue.release_leader, name=LEADER_LEASE, owner=self.node)
                 self.is_leader = False
@@ -538,6 +558,21 @@ class Daemon:
             log.warning("notification pass failed", extra={"error": f"{type(exc).__name__}: {exc}"})
             return
         self.summary.notified += report.sent
+
+    async def wayback_tick(self) -> None:
+        """The wayback job: a Wayback Machine pass in a helper task (one at a time)."""
+        if not self._stopping.is_set():
+            self._spawn(self.preserve())
+
+    async def preserve(self, *, drain: bool = False) -> None:
+        """Submit due versions to the Wayback Machine and ask about running jobs; ``drain``
+        (``run --once``): also wait a while for the jobs to finish."""
+        try:
+            report = await (self.preserver.drain() if drain else self.preserver.run_pass())
+        except Exception as exc:
+            log.warning("wayback pass failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+            return
+        self.summary.preserved += report.archived
 
     # -- work -----------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ so tests and embedded uses can make as many as they like. Names carry the ``stor
     storytrail_versions_total{kind,channel}      versions recorded (VersionKind x Channel)
     storytrail_errors_total{kind}                errors by kind (e.g. timeout, http_5xx, extract)
     storytrail_polls_total{source,outcome}       source polls
+    storytrail_wayback_total{outcome}            Save Page Now results: submitted, archived, retry, dead
     storytrail_queue_depth                       work items due and not yet claimed
     storytrail_scheduler_heartbeat_timestamp_seconds   last scheduler tick (Unix time)
     storytrail_documents_enrolled                documents with a re-check schedule
@@ -36,6 +37,7 @@ NAMESPACE = "storytrail"
 # a fetch is a network round trip plus up to a 15 MB body; the daemon's total timeout is 60 s
 FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
 # trafilatura on one article: milliseconds for a short page, seconds for a huge one
+WAYBACK_OUTCOMES = ("submitted", "archived", "retry", "dead")
 EXTRACT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -68,6 +70,14 @@ class Metrics:
             "polls",
             "Source polls, by source and outcome.",
             ["source", "outcome"],
+            namespace=NAMESPACE,
+            registry=reg,
+        )
+
+        self.wayback = Counter(
+            "wayback",
+            "Wayback Machine (Save Page Now) results, by outcome.",
+            ["outcome"],
             namespace=NAMESPACE,
             registry=reg,
         )
@@ -111,6 +121,8 @@ class Metrics:
         for kind in VersionKind:
             for channel in Channel:
                 self.versions.labels(kind=kind.value, channel=channel.value)
+        for result in WAYBACK_OUTCOMES:
+            self.wayback.labels(outcome=result)
 
     # helpers the daemon calls ------------------------------------------------------------------
 
@@ -129,6 +141,9 @@ class Metrics:
 
     def poll(self, source: str, outcome: str) -> None:
         self.polls.labels(source=source, outcome=str(outcome)).inc()
+
+    def preserved(self, outcome: str) -> None:
+        self.wayback.labels(outcome=outcome).inc()
 
     def set_queue_depth(self, n: int) -> None:
         self.queue_depth.set(n)

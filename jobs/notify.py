@@ -106,7 +106,9 @@ class Sender:
             secret=self._secret(target),
         )
         try:
-            result = await self.fetcher.post_json(target.target, body, headers=headers)
+            result = await self.fetcher.request_once(
+                "POST", target.target, body=body, headers={"Content-Type": "application/json", **headers}
+            )
         except (BlockedAddress, BadURL) as exc:
             raise DeliveryError(str(exc), permanent=True) from exc
         except FetchError as exc:

@@ -12,7 +12,7 @@ import os
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from jobs.constants import DEFAULT_CONFIG, DEFAULT_DB
@@ -83,6 +83,13 @@ class Settings(BaseSettings):
     shutdown_grace: Seconds = 20.0
     check_retention_days: int | None = Field(default=None, ge=1)  # prune unchanged checks older than this
 
+    # preservation in the Wayback Machine (jobs.wayback): the keys only from the environment
+    wayback_endpoint: str = "https://web.archive.org/save"
+    wayback_access_key: SecretStr | None = None
+    wayback_secret_key: SecretStr | None = Field(default=None, validate_default=True)
+    wayback_min_interval: Seconds = 10.0  # between two submissions, all daemons together
+    wayback_poll_interval: Seconds = 10.0  # between two status requests of a submitted job
+
     @field_validator("allow_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: Any) -> Any:
@@ -97,6 +104,27 @@ class Settings(BaseSettings):
             problem = allow_entry_problem(entry)
             if problem:
                 raise ValueError(f"{entry!r} {problem}")
+        return value
+
+    @field_validator("wayback_endpoint")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @field_validator("wayback_access_key", "wayback_secret_key", mode="before")
+    @classmethod
+    def _empty_key(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value  # an unset compose variable
+
+    @field_validator("wayback_secret_key")
+    @classmethod
+    def _both_keys(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        access = info.data.get("wayback_access_key")
+        if (access is None) != (value is None):
+            missing = "STORYTRAIL_WAYBACK_SECRET_KEY" if value is None else "STORYTRAIL_WAYBACK_ACCESS_KEY"
+            raise ValueError(f"the Wayback Machine keys go together: {missing} is not set")
         return value
 
     @field_validator("log_level", mode="before")

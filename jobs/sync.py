@@ -30,6 +30,7 @@ def source_fields(cfg: SourceConfig, origin: str = "config", base_dir: Path | No
         "user_agent": cfg.user_agent,
         "fetcher": cfg.fetcher if cfg.fetcher != "http" else None,
         "screenshot": cfg.screenshot or None,
+        "wayback": cfg.wayback or None,
         "origin": origin,
     }
     return {
@@ -52,6 +53,7 @@ def story_fields(cfg: StoryConfig, origin: str = "config") -> dict[str, Any]:
         "recheck_max": cfg.recheck_max,
         "fetcher": cfg.fetcher if cfg.fetcher != "http" else None,
         "screenshot": cfg.screenshot or None,
+        "wayback": cfg.wayback or None,
         "origin": origin,
     }
     return {

@@ -1,5 +1,5 @@
-"""The Fetcher: one polite, safe GET (and POST, for API logins). The only module in storytrail that
-imports httpx.
+"""The Fetcher: one polite, safe GET (and POST, for API logins; one-shot requests for webhooks and
+Save Page Now). The only module in storytrail that imports httpx.
 
 What ``Fetcher.fetch(url)`` does, per hop (redirects are followed by hand, at most max_redirects)::
 
@@ -729,14 +729,16 @@ class Fetcher:
             return None
         return None
 
-    async def post_json(self, url: str, body: bytes, *, headers: dict[str, str]) -> FetchResult:
-        """POST a JSON ``body`` once (notification webhooks). The address guard and the timeouts
-        apply; robots.txt, redirects and retries do not (the delivery queue retries)."""
+    async def request_once(
+        self, method: str, url: str, *, body: bytes | None = None, headers: dict[str, str]
+    ) -> FetchResult:
+        """One request, answered as it comes (webhooks, Save Page Now): the address guard and the
+        timeouts apply; robots.txt, redirects and retries do not (the caller's queue retries).
+        The body read is capped at 1 MiB (or max_body_bytes when smaller)."""
         budget = _Budget(self.config.total_timeout)
         host = _host_of(url)
         await self._guard(url, host)
-        sent = {"Content-Type": "application/json", "Accept": "*/*", **headers}
-        request = self._client.build_request("POST", url, content=body, headers=sent)
+        request = self._client.build_request(method, url, content=body, headers={"Accept": "*/*", **headers})
         async with self._network(url, budget):
             response = await self._client.send(request, stream=True)
             try:

@@ -28,7 +28,7 @@ _VERSION_COLUMNS = (
     "id", "document_id", "channel", "seq", "kind", "revert_of", "observed_at", "last_confirmed_at",
     "http_status",
     "content_hash", "raw_sha256", "title", "byline", "published", "modified", "canonical_url",
-    "language", "extractor", "extractor_version", "change_summary",
+    "language", "extractor", "extractor_version", "change_summary", "wayback_url",
 )  # fmt: skip
 _FIND = ("SELECT id FROM document WHERE url = ?", "SELECT document_id FROM document_alias WHERE url = ?")
 _TIMES = {"observed_at", "last_confirmed_at", "published", "modified"}

@@ -116,6 +116,7 @@ class Version(SQLModel, table=True):
     normalizer_version: str | None = Field(default=None, max_length=16)
     change_summary: dict[str, Any] = _json(dict)
     screenshot_sha256: str | None = Field(default=None, max_length=64)  # a PNG blob (browser captures)
+    wayback_url: str | None = None  # its snapshot in the Wayback Machine (storage.wayback), when opted in
 
 
 class Check(SQLModel, table=True):
@@ -293,3 +294,29 @@ class StoryEvent(SQLModel, table=True):
     event_id: int = Field(foreign_key="event.id", primary_key=True, index=True, ondelete="CASCADE")
     at: datetime = Field(sa_type=UTCDateTime)
     kind: str = Field(max_length=24)
+
+
+class WaybackCapture(SQLModel, table=True):
+    """One page version to preserve in the Wayback Machine (Save Page Now), written in the same
+    transaction as the version (storage.versions.apply) when its source or a story opted in.
+
+    status: pending (to submit, at ``next_attempt_at``), submitted (``job_id`` known: its status
+    is asked at ``next_attempt_at``), archived (the snapshot is ``Version.wayback_url``), dead
+    (given up; ``last_error`` says why). Claimed under a lease like other work (storage.wayback).
+    """
+
+    __tablename__ = "wayback_capture"
+    __table_args__ = (sa.Index("ix_wayback_capture_status_next", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    version_id: int = Field(foreign_key="version.id", unique=True, ondelete="CASCADE")
+    url: str
+    status: str = Field(default="pending", max_length=12)
+    job_id: str | None = Field(default=None, max_length=120)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    submitted_at: datetime | None = _time()
+    lease_owner: str | None = Field(default=None, max_length=120)
+    lease_until: datetime | None = _time()
+    last_error: str | None = None
+    archived_at: datetime | None = _time()
+    created_at: datetime = Field(sa_type=UTCDateTime)

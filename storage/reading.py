@@ -157,6 +157,7 @@ VERSION_INFO_COLUMNS = (
     "extractor",
     "extractor_version",
     "change_summary",
+    "wayback_url",
 )
 
 

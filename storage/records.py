@@ -34,6 +34,7 @@ class VersionInfo:
     extractor: str | None
     extractor_version: str | None
     change_summary: dict[str, Any]
+    wayback_url: str | None = None  # its snapshot in the Wayback Machine, when it was preserved
 
     @property
     def summary(self) -> str:

@@ -8,7 +8,8 @@ A check is recorded in one transaction (the caller commits)::
         the raw body (blob), the version (new versions, tombstones), the check row,
         last_confirmed_at (confirmations), document fields (last seen, validators, missing count,
         status, simhash, canonical alias), the next check (scraper.core.recheck through
-        storage.schedule, which releases the lease), and the event rows (docs/events.md)
+        storage.schedule, which releases the lease), the event rows (docs/events.md), and a
+        Wayback Machine submission for a new page version that opted in (storage.wayback)
 
 Page, feed and api channels and ``reextract`` all come through here (jobs/capture.py).
 """
@@ -40,7 +41,8 @@ from scraper.core.versioning import (
     Tombstone,
     plan_events,
 )
-from storage import blobs, events
+from scraper.core.wayback import opted_in
+from storage import blobs, events, wayback
 from storage import documents as docs
 from storage.models import Blob, Check, Document, Version
 from storage.schedule import schedule_next
@@ -300,6 +302,8 @@ def apply(
     applied = _apply(session, doc, channel, plan, check, now, capture)
     changed = isinstance(plan, NewVersion) and plan.kind != VersionKind.REEXTRACTED
     overrides = settings.overrides if settings is not None else None
+    if changed and channel == Channel.PAGE and applied.version_id is not None:
+        _preserve(session, doc, applied.version_id, settings, now)
     _reschedule(session, doc, reschedule, now=now, changed=changed, overrides=overrides)
     if isinstance(plan, Failure) and plan.not_before and (doc.next_check or now) < plan.not_before:
         doc.next_check = plan.not_before  # the host asked for quiet until then
@@ -320,6 +324,16 @@ def apply(
     if not written:
         return applied
     return Applied(**{**_fields(applied), "event_ids": tuple(e.id for e in written if e.id is not None)})
+
+
+def _preserve(
+    session: Session, doc: Document, version_id: int, settings: Settings | None, now: datetime
+) -> None:
+    """A new page version of a document whose source or story opted in goes to the Wayback queue."""
+    if settings is None:
+        settings = _settings(session, doc)[0]
+    if opted_in([settings.source_params, *settings.stories]):
+        wayback.enqueue(session, version_id=version_id, url=doc.url, now=now)
 
 
 def _fields(applied: Applied) -> dict[str, Any]:

@@ -236,11 +236,14 @@ def _print_versions(url: str, rows: Sequence[Version | VersionInfo], as_json: bo
     columns = [Col("channel", "fixed"), Col("seq", "number"), Col("kind", "fixed"),
                Col("observed (UTC)", "fixed"), Col("last confirmed", "fixed"), Col("title", "title"),
                Col("change", "title", max_width=60)]  # fmt: skip
-    cells = [
+    cells: list[tuple[str, ...]] = [
         (v.channel, str(v.seq), v.kind, short_time(v.observed_at), short_time(v.last_confirmed_at),
          v.title or "", str(v.change_summary.get("summary", "")))
         for v in rows
     ]  # fmt: skip
+    if any(v.wayback_url for v in rows):  # preserved versions: their Wayback Machine snapshots
+        columns.append(Col("wayback", "url"))
+        cells = [(*c, v.wayback_url or "") for c, v in zip(cells, rows, strict=True)]
     print_table(columns, cells, title=url)
 
 
@@ -264,6 +267,7 @@ def _version_json(v: Version | VersionInfo, *, text: bool = False) -> dict[str, 
         "extractor": v.extractor,
         "extractor_version": v.extractor_version,
         "change_summary": v.change_summary,
+        "wayback_url": v.wayback_url,
     }
     if text:
         full = cast("Version", v)  # `show` passes a model row; the light listing has no text
@@ -303,6 +307,8 @@ def show(
     if v.published:
         meta.append(f"published {short_time(v.published)}")
     out.print(" · ".join(meta), style="dim", highlight=False)
+    if v.wayback_url:
+        out.print(f"Wayback Machine: {v.wayback_url}", style="dim", highlight=False, markup=False)
     out.print()
     out.print(v.text or "(no text)", highlight=False, markup=False)
 

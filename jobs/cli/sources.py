@@ -88,6 +88,9 @@ def add_source(
     exclude: Annotated[
         list[str] | None, typer.Option("--exclude", help="URL regex to drop (page sources).")
     ] = None,
+    wayback: Annotated[
+        bool, typer.Option("--wayback", help="Submit each new page version to the Wayback Machine.")
+    ] = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
@@ -111,6 +114,7 @@ def add_source(
             api=api,
             include=include or [],
             exclude=exclude or [],
+            wayback=wayback,
         )
     except ValidationError as exc:
         e = exc.errors()[0]

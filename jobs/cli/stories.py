@@ -87,6 +87,7 @@ def _story_json(story: Story, documents: int | None = None) -> dict[str, Any]:
         "slug": story.slug, "title": story.title, "query": story.query, "seeds": story.seeds,
         "languages": story.languages, "threshold": threshold_of(story),
         "link_depth": settings.get("link_depth", DEFAULT_LINK_DEPTH), "origin": settings.get("origin"),
+        "wayback": bool(settings.get("wayback")),
         "active_from": iso(story.active_from), "active_until": iso(story.active_until),
         "created_at": iso(story.created_at),
     }  # fmt: skip
@@ -124,6 +125,12 @@ def add_story(
         int,
         typer.Option("--link-depth", help="How many links deep to follow from the story's documents (0-3)."),
     ] = DEFAULT_LINK_DEPTH,
+    wayback: Annotated[
+        bool,
+        typer.Option(
+            "--wayback", help="Submit each new page version of its documents to the Wayback Machine."
+        ),
+    ] = False,
     db: DbOpt = None,
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
@@ -135,7 +142,7 @@ def add_story(
     from jobs.sync import story_fields
     from storage import catalog
 
-    cfg = _story_config(slug, title, query, seed or [], threshold, link_depth, language or [])
+    cfg = _story_config(slug, title, query, seed or [], threshold, link_depth, language or [], wayback)
     ctx = context(db, config)
     if any(s.slug == slug for s in ctx.config.stories):
         fail(f"story {slug!r} is defined in {ctx.config.path}: change it there", 2)
@@ -180,6 +187,7 @@ def _story_config(
     threshold: float | None,
     link_depth: int,
     languages: list[str],
+    wayback: bool = False,
 ) -> StoryConfig:
     from pydantic import ValidationError
 
@@ -204,7 +212,7 @@ def _story_config(
         chosen = threshold if threshold is not None else DEFAULT_THRESHOLD
         return StoryConfig(
             slug=slug, title=title or slug, query=query, seeds=seeds, threshold=chosen, link_depth=link_depth,
-            languages=languages,
+            languages=languages, wayback=wayback,
         )  # fmt: skip
     except ValidationError as exc:
         e = exc.errors()[0]
@@ -300,6 +308,8 @@ def _print_story(story: Story, rows: list[dict[str, Any]], counts: dict[str, int
     out.print(f"[bold]{escape(story.title)}[/] ({story.slug})", highlight=False)
     settings = [f"query: {story.query or '-'}", f"threshold {threshold_of(story):.2f}",
                 f"link depth {(story.settings or {}).get('link_depth', DEFAULT_LINK_DEPTH)}"]  # fmt: skip
+    if (story.settings or {}).get("wayback"):
+        settings.append("preserved in the Wayback Machine")
     out.print(escape(" · ".join(settings)), style="dim", highlight=False)
     independent, duplicates = counts["independent"], counts["duplicates"]
     line = f"{counts['documents']} documents ({independent} independent, {duplicates} duplicates)"

@@ -26,7 +26,7 @@ def write(source: StoryExport, path: Path, progress: Progress) -> int:
                     "story": source.story.slug, **version_record(v, doc), "description": v.description,
                     "text": v.text, "metadata": v.meta, "change_summary": v.change_summary,
                     "diff_base_seq": step.base.seq if step.base else None,
-                    "diff": step.diff.to_json() if step.diff else None,
+                    "diff": step.diff.to_json() if step.diff else None, "wayback_url": v.wayback_url,
                 }  # fmt: skip
                 out.write(json.dumps(line, ensure_ascii=False, sort_keys=False) + "\n")
                 written += 1
