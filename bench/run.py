@@ -51,6 +51,7 @@ def main(names: list[str]) -> None:
     if unknown:
         sys.exit(f"unknown benchmark {unknown[0]!r}; choose from {', '.join(BENCHES)}")
     kept = sections(RESULTS.read_text()) if RESULTS.exists() else {}
+    kept_order = list(kept)
     stamp = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     for name in chosen:
         try:
@@ -62,7 +63,8 @@ def main(names: list[str]) -> None:
         body = module.run()
         kept[name] = f"## {name}\n\n_{stamp} · {machine()}_\n\n{body.strip()}\n"
         print(body)
-    order = [n for n in BENCHES if n in kept]
+    # every section keeps its place, hand-written ones too ("scale, bulk load ..."); new ones go last
+    order = list(dict.fromkeys([*kept_order, *(n for n in BENCHES if n in kept)]))
     head = (
         "# Benchmark results\n\nWritten by `make bench` (`python -m bench.run`); "
         "each section says when and where it ran.\n\n"
