@@ -174,6 +174,7 @@ def _record(svc: Services, report: PollReport, spec: SourceSpec, result: PollRes
             bytes=result.bytes,
             duration_ms=report.duration_ms,
             error="; ".join(report.warnings)[:MAX_CHECK_TEXT] or None,
+            **_listing(result, report),
         )
         session.commit()
     for warning in report.warnings:
@@ -188,6 +189,16 @@ def _record(svc: Services, report: PollReport, spec: SourceSpec, result: PollRes
             "outcome": outcome,
         },
     )
+
+
+def _listing(result: PollResult, report: PollReport) -> dict[str, Any]:
+    """The listing's bytes, kept with the poll's check when the poll brought news (a new document
+    or a changed feed entry): the evidence of what the feed said then, exported as a WARC
+    resource record. Identical listings share one blob; polls that found nothing keep none."""
+    capture = result.capture
+    if capture is None or not (report.new or report.edited):
+        return {}
+    return {"raw": capture.body, "final_url": capture.final_url, "response_headers": capture.headers}
 
 
 def _outcome(report: PollReport, result: PollResult) -> str:

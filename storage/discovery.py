@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from storage import catalog, events
+from storage import blobs, catalog, events
 from storage import documents as docs
 from storage.models import Check, Document, DocumentAlias, Source, Story, StoryDocument, Version
 
@@ -279,8 +279,6 @@ def document_text(session: Session, *, document_id: int) -> tuple[str | None, st
 
 def latest_raw(session: Session, *, document_id: int) -> bytes | None:
     """The raw body of the latest page version (for links and the declared canonical URL)."""
-    from storage import blobs
-
     latest = docs.latest_version(session, document_id=document_id, channel="page")
     if latest is None or latest.raw_sha256 is None:
         return None
@@ -377,7 +375,10 @@ def record_poll(
     session.flush()
 
 
-def add_source_check(session: Session, *, source_id: int, **fields: Any) -> Check:
+def add_source_check(session: Session, *, source_id: int, raw: bytes | None = None, **fields: Any) -> Check:
+    """A poll of a source; ``raw``: the listing's bytes, stored as a blob the check points at."""
+    if raw:
+        fields["raw_sha256"] = blobs.put_blob(session, data=raw, now=fields["at"])
     return docs.add_check(session, source_id=source_id, channel="feed", **fields)
 
 

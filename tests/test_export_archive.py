@@ -16,9 +16,12 @@ import pytest
 from sqlmodel import Session, select
 from warcio.archiveiterator import ArchiveIterator
 
-from storage.export import OutputNotWritableError, UnknownFormatError
+from jobs.polling import poll_source
+from storage import catalog
+from storage.export import OutputNotWritableError, UnknownFormatError, export_story
 from storage.models import Check
 from tests.fixtures.reading.story import B_TITLE, build_story, export_file
+from tests.test_poll import RESIDENCE, NewsSite, add_source, add_story, fixture_bytes, local_only
 
 REVISIT_1_1 = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 
@@ -161,3 +164,34 @@ def cdxj(path: Path) -> list[str]:
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     assert lines, done.stderr
     return lines
+
+
+@pytest.fixture
+async def svc(services):
+    async with local_only(services) as local:
+        yield local
+
+
+async def test_a_polled_feed_is_a_resource_record_of_its_bytes(svc, server, engine, tmp_path):
+    """The real path: a feed polled from a local server brings a story its article; the WARC holds
+    the feed's bytes as a resource record (the exact bytes served, with their Content-Type) beside
+    the article's response record."""
+    site = NewsSite(server)
+    site.standard()
+    feed = site.serve("/rss.xml", "good/rss.xml")
+    add_story(svc)
+    source_id = add_source(svc, "world", "feed", feed)
+    await poll_source(svc, source_id)
+    await poll_source(svc, source_id)  # the same feed again: nothing new, no second copy kept
+    path = tmp_path / "story.warc.gz"
+    with Session(engine) as s:
+        export_story(s, catalog.get_story(s, slug="valdai"), "warc", path)
+    records = read_warc(path)
+    [resource] = [r for r in records if r["type"] == "resource" and r["headers"]["WARC-Target-URI"] == feed]
+    assert resource["headers"]["Content-Type"].startswith("application/rss+xml")
+    assert resource["payload"] == fixture_bytes("good/rss.xml", base=site.base)
+    with Session(engine) as s:
+        kept = [c.raw_sha256 is not None for c in s.exec(select(Check).where(Check.source_id == source_id))]
+    assert kept == [True, False]
+    responses = {r["headers"]["WARC-Target-URI"] for r in records if r["type"] == "response"}
+    assert site.url(RESIDENCE) in responses

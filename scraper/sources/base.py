@@ -123,6 +123,7 @@ class PollResult:
     http_status: int | None = None
     bytes: int = 0
     fetches: int = 0
+    capture: FetchResult | None = None  # the listing as fetched (feed, page): kept when it brought news
 
 
 class Adapter(Protocol):

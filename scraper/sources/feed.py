@@ -46,4 +46,5 @@ async def poll_feed(fetcher: Fetcher, source: SourceSpec, *, stories: Sequence[S
         http_status=result.status,
         bytes=len(result.body),
         fetches=1,
+        capture=result,
     )
