@@ -7,9 +7,10 @@ inline, in the calling thread (tests, one-shot CLI).
 
 Memory: the forkserver imports trafilatura and warms it up once (``scraper._forkserver``), so the
 workers it forks share those pages copy-on-write and the main process never imports trafilatura
-at all; the workers are replaced after ``max_tasks`` extractions each, so what they leak or
-fragment is given back (a new executor takes the next tasks while the old one finishes its own:
-``max_tasks_per_child`` hangs on Python 3.12.1). Lifetime: the forkserver and every worker die
+at all; after each task a worker hands its heap's free pages back to the kernel (glibc
+``malloc_trim``), and the workers are replaced after ``max_tasks`` extractions each, so what they
+leak or fragment is given back (a new executor takes the next tasks while the old one finishes
+its own: ``max_tasks_per_child`` hangs on Python 3.12.1). Lifetime: the forkserver and every worker die
 with their parent, SIGKILL included (``scraper.lifeline``), and multiprocessing's resource
 tracker exits once they are gone.
 """
