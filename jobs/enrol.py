@@ -249,7 +249,7 @@ class Enroller:
         """Canonical URL, full-text matching, near duplicates and link following for a document
         that was just fetched or just linked (``stories``: the stories it was just linked to)."""
         document_id = self.identify(document_id)
-        text = self._text(document_id)
+        text = self._text(document_id) if self.rules else None  # no story to match: no text read
         new = list(stories)
         if text is not None:
             new += self.link(document_id, matcher(text, "full text"), found)
