@@ -142,6 +142,7 @@ class Measured:
     load: tuple[float, float, float]
     output: str = ""
     roles: dict[str, float] = field(default_factory=dict)  # role -> highest peak PSS of one process
+    role_cpu: dict[str, float] = field(default_factory=dict)  # role -> CPU s of its processes (sampled)
     checks: int = 0  # page checks the run recorded
     span: float = 0.0  # seconds from its first recorded check to its last
 
@@ -153,6 +154,7 @@ class _Watch:
     peak_rss: float = 0.0
     peak_pss: float = 0.0
     roles: dict[int, tuple[str, float]] = field(default_factory=dict)  # pid -> (role, peak PSS MB)
+    cpu: dict[int, float] = field(default_factory=dict)  # pid -> CPU s at its last sample
     stop: threading.Event = field(default_factory=threading.Event)
 
     def sample(self) -> None:
@@ -168,6 +170,9 @@ class _Watch:
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue
             self.seen.add(proc.pid)
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                self.cpu[proc.pid] = times.user + times.system
             mine = getattr(info, "pss", info.rss)
             rss, pss = rss + info.rss, pss + mine
             role, peak = self.roles.get(proc.pid) or (_role(proc, self.root), 0.0)
@@ -215,9 +220,11 @@ def measure(cmd: list[str], env: dict[str, str], *, check: bool = True) -> Measu
     if check and proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:4])} exited {proc.returncode}:\n{output[-3000:]}")
     roles: dict[str, float] = {}
-    for role, peak in watch.roles.values():
+    role_cpu: dict[str, float] = {}
+    for pid, (role, peak) in watch.roles.items():
         roles[role] = max(roles.get(role, 0.0), peak)
-    return Measured(wall, cpu, watch.peak_rss, watch.peak_pss, len(watch.seen), load, output, roles)
+        role_cpu[role] = role_cpu.get(role, 0.0) + watch.cpu.get(pid, 0.0)
+    return Measured(wall, cpu, watch.peak_rss, watch.peak_pss, len(watch.seen), load, output, roles, role_cpu)
 
 
 def _reap_orphans(pids: set[int], timeout: float = 10.0) -> float:
@@ -609,9 +616,13 @@ def report(r: Results) -> str:
     lines += [f"| {what} | {got} | {want} | {_ok(good)} |" for what, got, want, good in checks]
     e = r.extract_cpu
     roles = ", ".join(f"{role} {mb:.0f} MB" for role, mb in sorted(r.first.roles.items()))
+    role_cpu = ", ".join(
+        f"{role} {cpu / n * 1000:.1f} ms" for role, cpu in sorted(r.first.role_cpu.items()) if cpu
+    )
     lines += [
         "",
         f"First capture, peak PSS of one process by role: {roles}.",
+        f"First capture, CPU per page by role (sampled every 50 ms, so under the tree's): {role_cpu}.",
         f"Start-up of a command (`run --once` with nothing due): {start.cpu * 1000:.0f} ms CPU, "
         f"{start.wall:.2f} s wall; the re-check CPU figures above exclude it, and checks/s count "
         "from the first check recorded to the last.",

@@ -52,10 +52,16 @@ def _load_lazy_tables() -> None:
     dateparser's month names and language dictionaries): ~40 MB a worker would otherwise build
     for itself on its first pages, loaded once here and shared."""
     from htmldate.extractors import get_external_parser, month_words
+    from justext.core import define_stoplist
     from trafilatura import external
 
-    if getattr(external, "JT_STOPLIST", None) is None:
-        external.jt_stoplist_init()
+    # trafilatura hands justext one 154,000-word tuple of every language's stop words; justext
+    # lower-cases it into a frozenset (lru_cache keyed by the tuple: 21 MB, built by each worker
+    # on its first justext page, and the tuple re-hashed on every call, 2 ms). As a frozenset the
+    # key caches its hash, and the set justext builds from it is made here, once, and shared.
+    words = external.JT_STOPLIST or external.jt_stoplist_init()
+    external.JT_STOPLIST = frozenset(words)  # type: ignore[assignment]
+    define_stoplist(external.JT_STOPLIST)
     month_words()
     parser = get_external_parser()
     for text in _DATES:

@@ -7,9 +7,10 @@ inline, in the calling thread (tests, one-shot CLI).
 
 Memory: the forkserver imports trafilatura and warms it up once (``scraper._forkserver``), so the
 workers it forks share those pages copy-on-write and the main process never imports trafilatura
-at all; the workers are replaced after ``max_tasks`` extractions each, so what they leak or
-fragment is given back (a new executor takes the next tasks while the old one finishes its own:
-``max_tasks_per_child`` hangs on Python 3.12.1). Lifetime: the forkserver and every worker die
+at all; after each task a worker hands its heap's free pages back to the kernel (glibc
+``malloc_trim``), and the workers are replaced after ``max_tasks`` extractions each, so what they
+leak or fragment is given back (a new executor takes the next tasks while the old one finishes
+its own: ``max_tasks_per_child`` hangs on Python 3.12.1). Lifetime: the forkserver and every worker die
 with their parent, SIGKILL included (``scraper.lifeline``), and multiprocessing's resource
 tracker exits once they are gone.
 """
@@ -17,13 +18,15 @@ tracker exits once they are gone.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from types import TracebackType
 from typing import TypeVar
 
@@ -58,6 +61,33 @@ def extract_page(
     text, encoding = decode_html(body, content_type)
     extracted = extract(text, url, remove_selectors=remove_selectors)
     return PageExtraction(extracted, encoding, pack(body))
+
+
+def _in_worker(call: Callable[[], _T]) -> _T:
+    """One task in a worker, then the heap's free pages handed back to the kernel: glibc keeps
+    what a large page's trees freed (measured on the bench's 300 pages, one process: peak RSS
+    190 -> 174 MB, 0.1 ms a call)."""
+    try:
+        return call()
+    finally:
+        _trim_heap()
+
+
+def _trim_heap() -> None:
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``; None on a C library without it (musl, macOS)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim: Callable[[int], int] = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    return trim
 
 
 def _start_worker(parent_pid: int, warm_up: bool) -> None:
@@ -124,7 +154,7 @@ class ExtractorPool:
             return call()
         executor = self._next_executor()
         try:
-            return await asyncio.get_running_loop().run_in_executor(executor, call)
+            return await asyncio.get_running_loop().run_in_executor(executor, partial(_in_worker, call))
         except BrokenProcessPool as error:
             self._replace(executor)
             raise WorkerCrashedError(url, f"the extraction worker died ({error})") from error

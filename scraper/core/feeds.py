@@ -24,7 +24,6 @@ from time import struct_time
 from typing import Any
 from urllib.parse import urljoin
 
-import feedparser
 import lxml.html
 from lxml import etree
 
@@ -55,9 +54,6 @@ COMMON_FEED_PATHS = (
     "/?feed=rss2",
     "/rss/index.xml",
 )
-# Exceptions feedparser sets on bodies it read correctly anyway (a charset disagreement, an
-# unusual Content-Type): not worth failing an empty feed over.
-_BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>])", re.IGNORECASE | re.DOTALL)
 _FIRST_TAG = re.compile(rb"<(?![?!])([A-Za-z_][\w:.-]*)")
 _LINE, _PARAGRAPH = "\u2028", "\u2029"  # markers while flattening HTML: str.split() would eat them
@@ -163,6 +159,8 @@ def read_with_feedparser(body: bytes, url: str, content_type: str | None = None)
     resolved against ``url`` afterwards either way.
     """
     headers = {"content-type": content_type, "content-location": url} if content_type else None
+    import feedparser  # ~12 MB: imported when a feed is read, not by every command
+
     data = _strip_leading_space(body)
     return feedparser.parse(io.BytesIO(data), response_headers=headers, resolve_relative_uris=True)
 
@@ -189,7 +187,12 @@ def _reject_unusable(parsed: Any, body: bytes, url: str) -> None:
 
 
 def _is_broken(parsed: Any) -> bool:
-    return bool(parsed.bozo) and not isinstance(parsed.bozo_exception, _BENIGN_BOZO)
+    """feedparser set an exception that matters: not one it sets on bodies it read correctly
+    anyway (a charset disagreement, an unusual Content-Type), not worth failing an empty feed."""
+    import feedparser
+
+    benign = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+    return bool(parsed.bozo) and not isinstance(parsed.bozo_exception, benign)
 
 
 def _not_a_feed(parsed: Any, body: bytes) -> str:

@@ -19,12 +19,13 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from bs4 import BeautifulSoup, Tag
-
 from scraper.core.types import Candidate, Observation
+
+if TYPE_CHECKING:  # bs4 (~9 MB) is imported when a page is read, not by every command
+    from bs4 import BeautifulSoup, Tag
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -199,6 +200,8 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def soup(html: str) -> BeautifulSoup:
+    from bs4 import BeautifulSoup
+
     return BeautifulSoup(html, "lxml")
 
 

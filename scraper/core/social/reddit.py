@@ -13,8 +13,6 @@ from functools import partial
 from typing import Any
 from urllib.parse import urljoin
 
-import feedparser
-
 from scraper.core.social.common import (
     CredentialsRequiredError,
     Endpoint,
@@ -113,6 +111,8 @@ def _json(path: str, params: dict[str, str], api: str | None, credentials: bool)
 
 def parse_rss(body: bytes, base_url: str) -> SocialPage:
     """A subreddit, search or user Atom feed; ``next_page`` asks for entries after the last one."""
+    import feedparser  # imported when a feed is read, not by every command
+
     feed = feedparser.parse(body)
     if not feed.entries and not str(feed.get("version", "")).startswith("atom"):
         cause = feed.get("bozo_exception") or "no Atom feed in the answer"

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
-
-from bs4 import Tag
 
 from scraper.core.social.common import (
     Endpoint,
@@ -36,6 +34,9 @@ from scraper.core.social.common import (
 )
 from scraper.core.types import Candidate, Channel, Content, Observation
 from scraper.core.urls import InvalidURL, join_url
+
+if TYPE_CHECKING:
+    from bs4 import Tag
 
 PLATFORM = "Telegram"
 WEB = "https://t.me"

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import feedparser
-
 from scraper.core.social.common import (
     Endpoint,
     MalformedResponseError,
@@ -72,6 +70,8 @@ def _feed_params(segments: list[str], query: dict[str, str]) -> dict[str, str] |
 
 def parse_feed(body: bytes, base_url: str) -> SocialPage:
     """A channel or playlist Atom feed (the latest 15 videos; the feed has no further pages)."""
+    import feedparser  # imported when a feed is read, not by every command
+
     feed = feedparser.parse(body)
     if not feed.entries and not str(feed.get("version", "")).startswith("atom"):
         cause = feed.get("bozo_exception") or "no Atom feed in the answer"
