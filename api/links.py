@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, quote_plus
 
 
 def _q(**params: object) -> str:
-    pairs = {k: v for k, v in params.items() if v is not None}
-    return "?" + urlencode(pairs) if pairs else ""
+    """The query string of ``params`` (None left out), as ``urlencode`` writes it. A timeline page
+    builds hundreds of these: a number or a plain ASCII word (a channel, a format) goes as it is,
+    anything else through ``quote_plus`` (urlencode's own quoting)."""
+    pairs = [f"{k}={_value(v)}" for k, v in params.items() if v is not None]
+    return "?" + "&".join(pairs) if pairs else ""
+
+
+def _value(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    text = str(value)
+    return text if text.isascii() and text.isalnum() else quote_plus(text)
 
 
 def story_links(slug: str) -> dict[str, str]:

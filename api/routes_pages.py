@@ -30,9 +30,9 @@ Seq = Annotated[int, Path(ge=1, le=MAX_ID)]
 Text = Annotated[str | None, Query(max_length=1000)]
 Cursor = Annotated[str | None, Query(max_length=1000)]
 PAGE_SIZE = 100
-TIMELINE_PAGE = 200
+TIMELINE_PAGE = 50  # events per story page, as the API's pages (then "More events", a keyset cursor)
 DIFFABLE = {"change", "headline", "deleted", "restored", "reverted", "reextracted"}
-COVERAGE_ROWS = 100
+COVERAGE_ROWS = 50  # the documents found last; the rest through /api/documents?story=
 
 
 def page(state: State, template: str, **context: Any) -> HTMLResponse:

@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (every table is registered on SQLModel.metadata)
-from storage.bulk import suspended
+from storage.bulk import insert_rows, suspended
 from storage.migrate import current_revision, head_revision, upgrade
 
 FORMAT = "storytrail-dump/1"
@@ -121,23 +121,19 @@ def _self_refs(table: sa.Table) -> list[str]:
 
 
 def _insert(conn: Connection, table: sa.Table, rows: Iterator[dict[str, Any]]) -> int:
-    """Insert rows in batches; self-referencing columns are set after every row is in."""
+    """Insert rows in batches (``storage.bulk``); self-referencing columns are set after every row is in."""
     refs = _self_refs(table)
     pk = [c.name for c in table.primary_key.columns]
     later: list[dict[str, Any]] = []
-    batch: list[dict[str, Any]] = []
-    count = 0
-    for row in rows:
-        if refs and any(row.get(r) is not None for r in refs):
-            later.append({**{k: row[k] for k in pk}, **{r: row[r] for r in refs}})
-            row = {**row, **dict.fromkeys(refs)}
-        batch.append(row)
-        if len(batch) >= BATCH:
-            conn.execute(table.insert(), batch)
-            count, batch = count + len(batch), []
-    if batch:
-        conn.execute(table.insert(), batch)
-        count += len(batch)
+
+    def deferred() -> Iterator[dict[str, Any]]:
+        for row in rows:
+            if refs and any(row.get(r) is not None for r in refs):
+                later.append({**{k: row[k] for k in pk}, **{r: row[r] for r in refs}})
+                row = {**row, **dict.fromkeys(refs)}
+            yield row
+
+    count = insert_rows(conn, table.name, deferred(), batch=BATCH)
     for item in later:
         where = sa.and_(*(table.c[k] == item[k] for k in pk))
         conn.execute(table.update().where(where).values({r: item[r] for r in refs}))

@@ -7,14 +7,19 @@ load that work is done once instead:
 
 1. ``suspend`` saves and switches off what derives from the loaded tables: on SQLite the
    ``version_fts_*`` and ``story_event_*`` triggers are dropped (their exact SQL is kept from
-   ``sqlite_master``); on PostgreSQL the ``story_event`` triggers are disabled and the GIN index
-   ``ix_version_search_tsv`` is dropped (its definition kept from ``pg_indexes``). The generated
-   ``search_tsv`` column is still computed per row: PostgreSQL offers no way around it.
-2. rows go in with SQLAlchemy Core ``executemany``, in batches (``BulkWriter.write``);
-3. ``resume`` rebuilds: FTS5 ``'rebuild'`` (one pass over ``version``) or ``CREATE INDEX``;
-   ``story_event`` emptied and filled by the two ``INSERT ... SELECT`` of migration 0008's
-   back-fill (the triggers' rule: a ``new_coverage`` event belongs to its story, a document's
-   event to every story linking the document); then the triggers are put back as they were.
+   ``sqlite_master``); on PostgreSQL the ``story_event`` triggers are disabled. On both, the
+   secondary (non-unique) indexes of document, story_document, version and event are dropped,
+   their definitions kept (``sqlite_master`` / ``pg_indexes``; on PostgreSQL that includes the
+   GIN index ``ix_version_search_tsv``): one sorted build at the end costs less than keeping
+   them row by row. The generated ``search_tsv`` column is still computed per row: PostgreSQL
+   offers no way around it, and it is most of what a PostgreSQL load costs (bench/RESULTS.md).
+2. rows go in batches (``BulkWriter.write``, :func:`insert_rows`): PostgreSQL ``COPY FROM
+   STDIN``, SQLite Core executemany; one batching loop for both, and for blobs;
+3. ``resume`` rebuilds: the dropped indexes; FTS5 ``'rebuild'`` (one pass over ``version``,
+   with a 64 MB term table instead of 1 MB: fewer segments to write and merge); ``story_event``
+   emptied and filled by the two ``INSERT ... SELECT`` of migration 0008's back-fill (the
+   triggers' rule: a ``new_coverage`` event belongs to its story, a document's event to every
+   story linking the document); then the triggers are put back as they were.
 
 The result is the same as inserting the rows one by one (tests/test_bulk.py compares search
 results and ``story_event`` rows on both backends). ``resume`` always runs, also when the load
@@ -27,7 +32,7 @@ the rebuild, but the rebuild itself is not guarded against concurrent writers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +47,22 @@ BATCH = 5000
 
 SQLITE_TRIGGER_PREFIXES = ("version_fts_", "story_event_")
 PG_TRIGGERS = {"event": ["story_event_after_event_insert"], "story_document": ["story_event_after_link"]}
-PG_SEARCH_INDEX = "ix_version_search_tsv"
+# FTS5 flushes its in-memory term table to a new segment (to merge later) every ``hashsize``
+# bytes, 1 MB by default: a 64 MB table for the one-pass rebuild writes far fewer segments
+# (CPU of the rebuild 4.96 -> 2.86 s for 37k versions; bench/RESULTS.md), then back to the default.
+FTS5_HASHSIZE, FTS5_DEFAULT_HASHSIZE = 64 * 1024 * 1024, 1024 * 1024
+FTS5_REBUILD = [
+    f"INSERT INTO version_fts(version_fts, rank) VALUES ('hashsize', {FTS5_HASHSIZE})",
+    "INSERT INTO version_fts(version_fts) VALUES ('rebuild')",
+    f"INSERT INTO version_fts(version_fts, rank) VALUES ('hashsize', {FTS5_DEFAULT_HASHSIZE})",
+]
+LOADED = ("document", "story_document", "version", "event")  # their secondary indexes wait
+SECONDARY_INDEXES = {
+    "sqlite": "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+    "AND tbl_name IN :tables AND upper(sql) NOT LIKE 'CREATE UNIQUE%' ORDER BY name",
+    "postgresql": "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+    "AND tablename IN :tables AND upper(indexdef) NOT LIKE 'CREATE UNIQUE%' ORDER BY indexname",
+}
 
 STORY_EVENT_REBUILD = [
     "DELETE FROM story_event",
@@ -62,7 +82,7 @@ class Suspended:
     dialect: str
     sqlite_triggers: list[str] = field(default_factory=list)  # CREATE TRIGGER statements
     pg_triggers: dict[str, list[str]] = field(default_factory=dict)  # table -> trigger names
-    pg_index: str | None = None  # CREATE INDEX statement
+    indexes: list[tuple[str, str]] = field(default_factory=list)  # (name, CREATE INDEX statement)
 
 
 def suspend(conn: Connection) -> Suspended:
@@ -93,24 +113,22 @@ def suspend(conn: Connection) -> Suspended:
                 if (table, name) in present:
                     conn.execute(sa.text(f"ALTER TABLE {table} DISABLE TRIGGER {name}"))
                     saved.pg_triggers.setdefault(table, []).append(name)
-        index = conn.execute(
-            sa.text(
-                "SELECT indexdef FROM pg_indexes WHERE indexname = :name AND schemaname = current_schema()"
-            ),
-            {"name": PG_SEARCH_INDEX},
-        ).scalar()
-        if index is not None:
-            saved.pg_index = str(index)
-            conn.execute(sa.text(f"DROP INDEX {PG_SEARCH_INDEX}"))
+    query = sa.text(SECONDARY_INDEXES[dialect]).bindparams(sa.bindparam("tables", expanding=True))
+    for name, sql in (
+        conn.execute(query, {"tables": list(LOADED)}).all() if dialect in SECONDARY_INDEXES else []
+    ):
+        saved.indexes.append((name, sql))
+        conn.execute(sa.text(f'DROP INDEX "{name}"'))
     return saved
 
 
 def resume(conn: Connection, saved: Suspended) -> None:
     """Rebuild the derived tables from the loaded rows and switch the per-row maintenance back on."""
+    for _, sql in saved.indexes:
+        conn.execute(sa.text(sql))
     if saved.dialect == "sqlite":
-        conn.execute(sa.text("INSERT INTO version_fts(version_fts) VALUES ('rebuild')"))
-    elif saved.pg_index is not None:
-        conn.execute(sa.text(saved.pg_index))
+        for statement in FTS5_REBUILD:
+            conn.execute(sa.text(statement))
     for statement in STORY_EVENT_REBUILD:
         conn.execute(sa.text(statement))
     for sql in saved.sqlite_triggers:
@@ -124,30 +142,15 @@ def table(name: str) -> sa.Table:
     return SQLModel.metadata.tables[name]
 
 
-def _execute(conn: Connection, statement: Any, chunk: list[Mapping[str, Any]]) -> None:
-    """executemany wants every row to name the same columns: a row leaving one out gets NULL."""
-    keys = set(chunk[0])
-    if any(len(r) != len(keys) or r.keys() != keys for r in chunk):
-        every = set().union(*(r.keys() for r in chunk))
-        chunk = [{**dict.fromkeys(every), **r} for r in chunk]
-    conn.execute(statement, chunk)
-
-
 def insert_rows(conn: Connection, name: str, rows: Iterable[Mapping[str, Any]], *, batch: int = BATCH) -> int:
     """Insert ``rows`` (column name -> Python value, as the models take them: aware datetimes,
-    dicts and lists for JSON) into table ``name`` with Core executemany, ``batch`` rows a call."""
-    statement = table(name).insert()
-    count = 0
-    chunk: list[Mapping[str, Any]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= batch:
-            _execute(conn, statement, chunk)
-            count, chunk = count + len(chunk), []
-    if chunk:
-        _execute(conn, statement, chunk)
-        count += len(chunk)
-    return count
+    dicts and lists for JSON) into table ``name``, ``batch`` rows at a time: PostgreSQL ``COPY``
+    (``batch`` > 1), else Core executemany. A column a row leaves out gets its model default
+    (``''``, ``{}``...), else NULL (or the database's default when no row names it)."""
+    tbl = table(name)
+    if conn.dialect.name == "postgresql" and batch > 1:
+        return _insert_batched(conn, tbl, rows, batch=batch, write=_copy)
+    return _insert_batched(conn, tbl, rows, batch=batch, write=_executemany(tbl.insert()))
 
 
 def insert_blobs(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
@@ -161,21 +164,87 @@ def insert_blobs(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> int:
         statement: Any = pg_insert(blob).on_conflict_do_nothing(index_elements=["sha256"])
     else:
         statement = blob.insert().prefix_with("OR IGNORE")
-    count = 0
-    chunk: list[Mapping[str, Any]] = []
+    return _insert_batched(conn, blob, _distinct(rows), batch=BATCH // 10, write=_executemany(statement))
+
+
+def _distinct(rows: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
     seen: set[str] = set()
     for row in rows:
-        if row["sha256"] in seen:
-            continue
-        seen.add(row["sha256"])
+        if row["sha256"] not in seen:
+            seen.add(row["sha256"])
+            yield row
+
+
+Write = Callable[[Connection, sa.Table, list[dict[str, Any]]], None]
+
+
+def _insert_batched(
+    conn: Connection, tbl: sa.Table, rows: Iterable[Mapping[str, Any]], *, batch: int, write: Write
+) -> int:
+    """``write`` the rows ``batch`` at a time, each chunk filled out to the same columns."""
+    count = 0
+    chunk: list[Mapping[str, Any]] = []
+    for row in rows:
         chunk.append(row)
-        if len(chunk) >= BATCH // 10:  # blobs are large: smaller batches
-            _execute(conn, statement, chunk)
+        if len(chunk) >= batch:
+            write(conn, tbl, _filled(tbl, chunk))
             count, chunk = count + len(chunk), []
     if chunk:
-        _execute(conn, statement, chunk)
+        write(conn, tbl, _filled(tbl, chunk))
         count += len(chunk)
     return count
+
+
+def _filled(tbl: sa.Table, chunk: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Every row with the same keys (executemany and COPY want that): the union of the chunk's
+    keys plus the columns with a model default; a missing value is that default, else None."""
+    named = set().union(*(r.keys() for r in chunk))
+    defaults = {c.name: c.default for c in tbl.columns if c.default is not None and not c.primary_key}
+    keys = [c.name for c in tbl.columns if c.name in named or c.name in defaults]
+    if all(len(r) == len(keys) for r in chunk):
+        return [dict(r) for r in chunk]
+    return [{k: r[k] if k in r else _default(defaults.get(k)) for k in keys} for r in chunk]
+
+
+def _default(default: Any) -> Any:
+    if default is None:
+        return None
+    return default.arg(None) if default.is_callable else default.arg
+
+
+def _executemany(statement: Any) -> Write:
+    def write(conn: Connection, tbl: sa.Table, rows: list[dict[str, Any]]) -> None:
+        conn.execute(statement, rows)
+
+    return write
+
+
+def _copy(conn: Connection, tbl: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL ``COPY ... FROM STDIN`` (text format) of rows with the same keys; values go
+    through the columns' own bind processing (aware UTC times, JSON), then psycopg's dumpers."""
+    keys = list(rows[0])
+    processors = [_processor(conn, tbl.c[k]) for k in keys]
+    quote = conn.dialect.identifier_preparer.quote
+    sql = f"COPY {quote(tbl.name)} ({', '.join(quote(k) for k in keys)}) FROM STDIN"
+    raw: Any = conn.connection.driver_connection  # psycopg's Connection
+    error = conn.dialect.loaded_dbapi.Error
+    try:
+        with raw.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(
+                    [
+                        v if p is None else p(v)
+                        for p, v in zip(processors, (row[k] for k in keys), strict=True)
+                    ]
+                )
+    except error as exc:  # the same exception classes as executemany raises (IntegrityError...)
+        raise sa.exc.DBAPIError.instance(sql, None, exc, error) from exc
+
+
+def _processor(conn: Connection, column: sa.Column[Any]) -> Callable[[Any], Any] | None:
+    dialect = conn.dialect
+    processor: Callable[[Any], Any] | None = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return processor
 
 
 class BulkWriter:

@@ -88,9 +88,11 @@ class DocumentAlias(SQLModel, table=True):
 class Version(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("document_id", "channel", "seq", name="uq_version_doc_channel_seq"),
+        # a story's counts (reading.story_summaries) read this index alone (migration 0010)
+        sa.Index("ix_version_document_kind_observed", "document_id", "kind", "observed_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
-    document_id: int = Field(foreign_key="document.id", index=True, ondelete="CASCADE")
+    document_id: int = Field(foreign_key="document.id", ondelete="CASCADE")
     channel: str = Field(default="page", max_length=8)
     seq: int
     kind: str = Field(default="normal", max_length=16)  # normal, revert, tombstone, reextracted

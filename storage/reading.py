@@ -220,7 +220,7 @@ def story_summaries(session: Session, *, stories: Sequence[Story]) -> list[Story
     )
     documents = dict(links.all())
     versions = session.exec(
-        select(StoryDocument.story_id, func.count(col(Version.id)), func.max(col(Version.observed_at)))
+        select(StoryDocument.story_id, func.count(), func.max(col(Version.observed_at)))
         .join(Version, col(Version.document_id) == col(StoryDocument.document_id))
         .where(col(StoryDocument.story_id).in_(ids), col(Version.kind) != "reextracted")
         .group_by(col(StoryDocument.story_id))

@@ -16,7 +16,9 @@ index hands back at most :data:`CANDIDATES` matching versions (the most recently
 FTS5 reads its doclists backwards, PostgreSQL walks the primary key backwards or sorts the GIN
 matches by id), only those are ranked (bm25, title 4 / byline 2 / text 1; ``ts_rank_cd``), and
 snippets are made for the returned hits only. A word matched by fewer versions than that is
-ranked over all of its matches.
+ranked over all of its matches. On SQLite the snippets come from one more MATCH over the rowid
+range of the hits, not one MATCH per hit (``+rowid`` keeps the planner from that): FTS5 builds a
+prefix term's merged doclist again for every MATCH, which made ``fabric*`` 20 times a full merge.
 
 By default only the latest version of each document and channel is searched ("what the
 coverage says now"); ``all_versions=True`` searches every version, so a sentence that was later
@@ -318,10 +320,12 @@ WITH candidates AS (
 )
 SELECT v.id AS version_id, v.document_id, d.url, v.channel, v.seq, v.kind, v.observed_at, v.title,
        snippet(version_fts, -1, :start, :end, :ellipsis, :tokens) AS snippet, best.score
-FROM best
-JOIN version_fts ON version_fts.rowid = best.id AND version_fts MATCH :match
+FROM version_fts
+CROSS JOIN best ON best.id = +version_fts.rowid
 JOIN version v ON v.id = best.id
 JOIN document d ON d.id = v.document_id
+WHERE version_fts MATCH :match
+  AND version_fts.rowid BETWEEN (SELECT min(id) FROM best) AND (SELECT max(id) FROM best)
 ORDER BY best.score DESC, v.observed_at DESC, v.id DESC
 """
 

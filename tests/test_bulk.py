@@ -156,6 +156,21 @@ def _triggers(engine: sa.Engine) -> list[Any]:
         ).all()
 
 
+def _indexes(engine: sa.Engine) -> list[Any]:
+    """Every index of the loaded tables, as the database states it (the bulk load drops the
+    secondary ones and builds them again at the end)."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            return conn.execute(
+                sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name")
+            ).all()
+        return conn.execute(
+            sa.text(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1"
+            )
+        ).all()
+
+
 @pytest.fixture
 def second(engine: sa.Engine, tmp_path: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """A second migrated database of the same backend (a fresh schema / file)."""
@@ -192,7 +207,7 @@ def second(engine: sa.Engine, tmp_path: Any, tmp_path_factory: pytest.TempPathFa
 
 def test_bulk_load_matches_row_by_row(engine: sa.Engine, second: sa.Engine) -> None:
     data = archive()
-    before = _triggers(engine)
+    before, indexes = _triggers(engine), _indexes(second)
     _load(engine, data, fast=False)
     _load(second, data, fast=True)
     slow, fast = _derived(engine), _derived(second)
@@ -202,6 +217,7 @@ def test_bulk_load_matches_row_by_row(engine: sa.Engine, second: sa.Engine) -> N
     assert fast["index"] == slow["index"]
     assert fast["search"] == slow["search"]
     assert _triggers(second) == before, "every trigger is back as it was"
+    assert _indexes(second) == indexes, "every index is back as it was"
     # and the triggers work again after the load: one more event reaches both stories of doc 4
     with second.begin() as conn:
         conn.execute(
@@ -214,13 +230,14 @@ def test_bulk_load_matches_row_by_row(engine: sa.Engine, second: sa.Engine) -> N
 
 def test_a_failed_load_still_rebuilds_and_resumes(engine: sa.Engine) -> None:
     data = archive()
-    before = _triggers(engine)
+    before, indexes = _triggers(engine), _indexes(engine)
     with pytest.raises(sa.exc.IntegrityError), bulk.bulk_load(engine) as writer:
         for name in ("story", "document", "story_document", "version"):
             writer.write(name, _with_keys(name, data[name]))
         writer.write("event", data["event"][:5])
         writer.write("event", data["event"][:5])  # the same ids again
     assert _triggers(engine) == before
+    assert _indexes(engine) == indexes
     with engine.connect() as conn:
         n = conn.execute(sa.text("SELECT count(*) FROM story_event")).scalar()
     # events 1-4 are document 1's (in story 2; event 4 its new_coverage of story 2), event 5 the
