@@ -12,23 +12,25 @@ Every channel and ``reextract`` go through :func:`record`::
                storage.versions.apply(...) in one transaction            (the writer thread)
                metrics, and a CheckReport for the CLI, the daemon and enrolment
 
-The database work runs in one writer thread (never on the event loop), so fetching goes on
-while a check is written; plan() is re-run on a fresh history if another worker wrote first.
+The database work runs in one writer thread (jobs.writer; never on the event loop), so fetching
+goes on while a check is written; the writer reads the states of the checks waiting for it
+together and applies their plans in one transaction. plan() is re-run on a fresh history if
+another worker wrote first.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
 from jobs.fetching import PagePlan, fetch_page, keep_capture, page_plan
 from jobs.services import Services
+from jobs.writer import WRITER
 from scraper.core.charset import decode_html
 from scraper.core.extract import (
     EXTRACTOR_NAME,
@@ -56,7 +58,6 @@ from storage import documents as docs
 from storage.versions import Applied, Capture, ChannelState, Reschedule
 
 T = TypeVar("T")
-_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storytrail-writer")
 
 
 @dataclass
@@ -81,7 +82,7 @@ class CheckReport:
 
 async def in_writer(work: Callable[[], T]) -> T:
     """Run ``work`` (database work) in the writer thread."""
-    return await asyncio.get_running_loop().run_in_executor(_WRITER, work)
+    return await WRITER.run(work)
 
 
 def read_state(
@@ -119,33 +120,36 @@ async def record(
     """plan() the observation against the channel's history and apply it (module docstring)."""
     now = svc.clock()
 
-    def write(known: ChannelState | None) -> Applied:
+    def write(session: Session, known: ChannelState | None) -> Applied:
+        current = known
+        if current is None or (not current.has_content and isinstance(observation, Seen)):
+            current = versions.state(session, document_id=document_id, channel=channel.value)
+        planned = plan(current.history, observation, now)
+        return versions.apply(
+            session,
+            document_id=document_id,
+            channel=channel,
+            plan=planned,
+            check=check or {},
+            now=now,
+            capture=capture,
+            reschedule=reschedule,
+            settings=known.settings if known is not None else None,
+        )
+
+    def alone(known: ChannelState | None) -> Applied:
         with svc.session() as session:
-            current = known
-            if current is None or (not current.has_content and isinstance(observation, Seen)):
-                current = versions.state(session, document_id=document_id, channel=channel.value)
-            planned = plan(current.history, observation, now)
-            applied = versions.apply(
-                session,
-                document_id=document_id,
-                channel=channel,
-                plan=planned,
-                check=check or {},
-                now=now,
-                capture=capture,
-                reschedule=reschedule,
-                settings=known.settings if known is not None else None,
-            )
+            applied = write(session, known)
             session.commit()
             return applied
 
     def write_once_more() -> Applied:
         try:
-            return write(state)
+            return alone(state)
         except IntegrityError:  # another worker wrote this seq first: plan again on what it wrote
-            return write(None)
+            return alone(None)
 
-    applied = await in_writer(write_once_more)
+    applied = await WRITER.apply(svc, document_id, lambda session: write(session, state), write_once_more)
     _count(svc, applied, channel)
     return _report(applied, document_id, channel, capture)
 
@@ -186,9 +190,9 @@ async def check_document(svc: Services, document_id: int) -> CheckReport:
 
     A social post (Document.kind "post") is re-checked through its platform instead (jobs.social).
     """
-    state = await in_writer(  # the content to compare with is read only if the body changed
-        lambda: read_state(svc, document_id, Channel.PAGE, with_rules=True, with_content=False)
-    )
+    # read with the other waiting checks' states; the content to compare with is read only if the
+    # body changed
+    state = await WRITER.read_state(svc, document_id, Channel.PAGE.value)
     if state.kind == "post":  # social posts: the platform's API, not the page
         from jobs.social import recheck_post
 

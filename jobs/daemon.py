@@ -200,6 +200,8 @@ class Daemon:
         self._measured: float | None = None  # when the queue was last counted (monotonic)
         self.notifier = Notifier(svc, owner=options.node, lease=options.lease)
         self.preserver = Preserver(svc, owner=options.node, lease=options.lease)
+        # while work runs, claim only when this many workers are free (a quarter of them)
+        self._claim_at_least = max(1, options.workers // 4)
 
     @property
     def node(self) -> str:
@@ -518,13 +520,10 @@ class Daemon:
 
     async def _fill(self) -> int:
         free = self.options.workers - len(self._inflight)
-        if free <= 0:
-            return 0
+        if free <= 0 or (self._inflight and free < self._claim_at_least):
+            return 0  # claimed in batches: one claim, and the checks' states read together (jobs.writer)
         now, lease = self.svc.clock(), self.options.lease
-        sources = await self._db(queue.claim_sources, owner=self.node, now=now, lease=lease, limit=free)
-        documents = await self._db(
-            queue.claim_documents, owner=self.node, now=now, lease=lease, limit=free - len(sources)
-        )
+        sources, documents = await self._db(_claim, owner=self.node, now=now, lease=lease, limit=free)
         items: list[WorkItem] = [("source", i) for i in sources] + [("document", i) for i in documents]
         if self._stopping.is_set():  # stopped while claiming: hand the work straight back
             await self._db(queue.release_all, owner=self.node)
@@ -652,6 +651,15 @@ class Daemon:
                 return fn(session, **kwargs)
 
         return await asyncio.to_thread(call)
+
+
+def _claim(
+    session: Session, *, owner: str, now: datetime, lease: timedelta, limit: int
+) -> tuple[list[int], list[int]]:
+    """Due sources first, then due documents for the rest of ``limit`` (one session)."""
+    sources = queue.claim_sources(session, owner=owner, now=now, lease=lease, limit=limit)
+    documents = queue.claim_documents(session, owner=owner, now=now, lease=lease, limit=limit - len(sources))
+    return sources, documents
 
 
 def _mark_due_sources(session: Session, *, now: datetime) -> int:

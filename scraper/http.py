@@ -51,7 +51,9 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import ipaddress
+import select
 import socket
+import ssl
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -61,6 +63,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 from protego import Protego
 
@@ -612,6 +615,93 @@ class _Robots:
     problem: str | None = None  # why everything is disallowed (robots.txt unreachable)
 
 
+class _Stream(httpcore.AsyncNetworkStream):
+    """A connection's stream with its socket and peer looked up once. httpcore's pool asks whether
+    every idle connection is readable on each request and each response closed, and anyio builds
+    its table of socket attributes (a getpeername() included) on every such question."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+        self._socket: socket.socket | None = inner.get_extra_info("socket")
+        self._peer = inner.get_extra_info("server_addr")
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        return _Stream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            return _readable(self._socket)
+        if info == "socket":
+            return self._socket
+        if info == "server_addr":
+            return self._peer
+        return self._inner.get_extra_info(info)
+
+
+def _readable(sock: socket.socket | None) -> bool:
+    """Data (or the end of the stream) waiting on ``sock``; a closed socket counts as readable."""
+    if sock is None or sock.fileno() < 0:
+        return True
+    if not hasattr(select, "poll"):  # pragma: no cover (Windows)
+        return bool(select.select([sock], [], [], 0)[0])
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+class _Backend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend, with each connection's stream a :class:`_Stream`."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+        self._inner = inner
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return _Stream(await self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:  # pragma: no cover (no Unix sockets here)
+        return _Stream(await self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def _transport(config: FetchConfig, proxy: str | None) -> httpx.AsyncHTTPTransport:
+    """The network transport: HTTP/2 by ALPN, the pool's limits, through ``proxy`` if given, its
+    connections' streams :class:`_Stream` (the pool keeps its backend as ``_network_backend``; when
+    a release renames it, the plain backend is used: slower, same behaviour)."""
+    transport = httpx.AsyncHTTPTransport(
+        http2=True,
+        limits=httpx.Limits(max_connections=config.global_concurrency),
+        proxy=proxy,
+        trust_env=False,
+    )
+    pool = getattr(transport, "_pool", None)
+    inner = getattr(pool, "_network_backend", None)
+    if isinstance(inner, httpcore.AsyncNetworkBackend):
+        pool._network_backend = _Backend(inner)  # type: ignore[union-attr]
+    return transport
+
+
 class Fetcher:
     """Fetches URLs politely and safely; see the module docstring. Use as an async context manager."""
 
@@ -640,8 +730,8 @@ class Fetcher:
     def _new_client(self, proxy: str | None) -> httpx.AsyncClient:
         config = self.config
         return httpx.AsyncClient(
-            transport=self._transport,
-            proxy=proxy,
+            transport=self._transport or _transport(config, proxy),
+            proxy=proxy if self._transport is not None else None,
             timeout=httpx.Timeout(config.read_timeout, connect=config.connect_timeout),
             limits=httpx.Limits(max_connections=config.global_concurrency),
             follow_redirects=False,

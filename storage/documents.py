@@ -6,9 +6,11 @@ The only place (with the other storage modules) that queries. Keyword-only argum
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from scraper.core.types import Content, VersionKind
@@ -16,6 +18,81 @@ from scraper.core.versioning import Prior
 from storage.errors import NotFoundError as NotFoundError
 from storage.models import Check, Document, DocumentAlias, Measurement, Version
 from storage.rows import add_once
+
+
+@dataclass(slots=True)
+class DocumentRow:
+    """The fields of a document that a check reads and writes, as plain values (Core statements:
+    no ORM object, no identity map on the check path). :func:`load_row`, change it, :func:`save_row`."""
+
+    id: int
+    url: str
+    kind: str
+    status: str
+    source_id: int | None
+    first_seen: datetime | None
+    last_seen: datetime | None
+    last_changed_at: datetime | None
+    next_check: datetime | None
+    check_interval_s: int | None
+    unchanged_checks: int
+    missing_count: int
+    etag: str | None
+    last_modified: str | None
+    simhash: int | None
+    settings: dict[str, Any]
+    lease_owner: str | None
+    lease_until: datetime | None
+    loaded: tuple[Any, ...] = ()  # the values as read, so save_row writes only what changed
+
+
+ROW_FIELDS = tuple(f.name for f in fields(DocumentRow) if f.name != "loaded")
+_ROWS_KEY = "storytrail.document_rows"  # session.info: rows read ahead for a batch of checks
+
+
+def _table() -> sa.Table:
+    table: sa.Table = Document.__table__  # type: ignore[attr-defined]
+    return table
+
+
+def read_rows(session: Session, *, document_ids: Sequence[int]) -> None:
+    """Read the rows of a batch of checks' documents in one query; each :func:`load_row` in this
+    session takes its own from them (once: a second load reads the row again)."""
+    table = _table()
+    query = sa.select(*(table.c[name] for name in ROW_FIELDS)).where(
+        table.c.id.in_(sorted(set(document_ids)))
+    )
+    ahead = session.info.setdefault(_ROWS_KEY, {})
+    for row in session.execute(query):
+        ahead[row[0]] = tuple(row)
+
+
+def load_row(session: Session, *, document_id: int) -> DocumentRow | None:
+    values = session.info.get(_ROWS_KEY, {}).pop(document_id, None)
+    if values is None:
+        table = _table()
+        query = sa.select(*(table.c[name] for name in ROW_FIELDS)).where(table.c.id == document_id)
+        found = session.execute(query).first()
+        if found is None:
+            return None
+        values = tuple(found)
+    row = DocumentRow(**dict(zip(ROW_FIELDS, values, strict=True)), loaded=values)
+    row.settings = dict(row.settings or {})
+    return row
+
+
+def save_row(session: Session, row: DocumentRow) -> None:
+    """One Core UPDATE of the fields that changed since :func:`load_row` (none: no statement)."""
+    changed = {
+        name: getattr(row, name)
+        for name, before in zip(ROW_FIELDS, row.loaded, strict=True)
+        if getattr(row, name) != before
+    }
+    if not changed:
+        return
+    table = _table()
+    session.execute(sa.update(table).where(table.c.id == row.id).values(**changed))
+    row.loaded = tuple(getattr(row, name) for name in ROW_FIELDS)
 
 
 def find_document(session: Session, *, url: str) -> Document | None:
@@ -63,7 +140,7 @@ def get_or_create_document(
     return add_once(session, doc, lambda: find_document(session, url=url))
 
 
-def add_alias(session: Session, *, document: Document, url: str) -> bool:
+def add_alias(session: Session, *, document: Document | DocumentRow, url: str) -> bool:
     """Record ``url`` as another address of ``document``; False when it already names a document."""
     if url == document.url or find_document(session, url=url) is not None:
         return False

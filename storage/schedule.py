@@ -17,6 +17,7 @@ from scraper.core.recheck import (
     parse_duration,
     policy_with_overrides,
 )
+from storage.documents import DocumentRow
 from storage.models import Document, Source, Story, StoryDocument
 
 
@@ -24,7 +25,7 @@ def _durations(settings: Iterable[dict[str, Any]], key: str) -> list[timedelta]:
     return [parse_duration(s[key]) for s in settings if s.get(key)]
 
 
-def override_settings(session: Session, doc: Document) -> list[dict[str, Any]]:
+def override_settings(session: Session, doc: Document | DocumentRow) -> list[dict[str, Any]]:
     """Where re-check overrides can come from: the document, its source, its stories."""
     found: list[dict[str, Any]] = [doc.settings or {}]
     if doc.source_id is not None:
@@ -54,13 +55,14 @@ def document_policy(settings: list[dict[str, Any]], base: Policy = DEFAULT_POLIC
 
 def schedule_next(
     session: Session,
-    doc: Document,
+    doc: DocumentRow,
     *,
     now: datetime,
     changed: bool,
     overrides: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Count the check, then set ``next_check`` (or retire the document) per the policy.
+    """Count the check, then set ``next_check`` (or retire the document) per the policy, and
+    release the lease (on ``doc``: the caller saves it, storage.documents.save_row).
 
     ``overrides``: :func:`override_settings` as the caller read them already this check."""
     if changed:
@@ -81,4 +83,3 @@ def schedule_next(
     if decision.retired and doc.status == "active":
         doc.status = "retired"
     doc.lease_owner, doc.lease_until = None, None
-    session.add(doc)

@@ -16,7 +16,8 @@ Page, feed and api channels and ``reextract`` all come through here (jobs/captur
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -44,6 +45,7 @@ from scraper.core.versioning import (
 from scraper.core.wayback import opted_in
 from storage import blobs, events, wayback
 from storage import documents as docs
+from storage.documents import DocumentRow
 from storage.models import Blob, Check, Document, Version
 from storage.schedule import schedule_next
 
@@ -143,52 +145,77 @@ def state(
     ``with_content=False`` (a page check before its fetch): the compared version's content is not
     read (``history.compared`` is None, ``has_content`` False); only a changed body needs it, and
     the writer reads it then (:func:`jobs.capture.record`)."""
-    doc = _document(session, document_id)
-    rows = session.exec(
-        select(Version.seq, Version.content_hash, Version.kind, Version.change_summary)
-        .where(Version.document_id == document_id, Version.channel == channel)
-        .order_by(col(Version.seq))
-    ).all()
-    priors = tuple(Prior(seq=s, content_hash=h, kind=VersionKind(k)) for s, h, k, _ in rows)
-    ignore: tuple[str, ...] = ()
-    remove: tuple[str, ...] = ()
-    settings = None
-    if with_rules:
-        settings, ignore, remove = _settings(session, doc)
-    common: dict[str, Any] = {
-        "document_id": document_id,
-        "url": doc.url,
-        "kind": doc.kind,
-        "etag": doc.etag,
-        "last_modified": doc.last_modified,
-        "ignore": ignore,
-        "remove": remove,
-        "settings": settings,
-    }
+    found = states(session, document_ids=[document_id], channel=channel, with_rules=with_rules)
+    light = found.get(document_id)
+    if light is None:
+        raise missing(document_id)
     if not with_content:
-        sha = extractor = None
-        if priors:
-            table = Version.__table__  # type: ignore[attr-defined]
-            of_doc = (table.c.document_id == document_id) & (table.c.channel == channel)
-            found = session.execute(
-                sa.select(table.c.raw_sha256, table.c.extractor_version).where(
-                    of_doc & (table.c.seq == priors[-1].seq)
-                )
-            ).first()
-            sha, extractor = (found[0], found[1]) if found is not None else (None, None)
-        history = History(versions=priors, missing_count=doc.missing_count)
-        return ChannelState(
-            **common,
-            history=history,
+        return light
+    return _with_content(session, light, channel)
+
+
+def states(
+    session: Session, *, document_ids: Sequence[int], channel: str, with_rules: bool = False
+) -> dict[int, ChannelState]:
+    """:func:`state` (``with_content=False``) of many documents in a few queries (a batch of claimed
+    checks): one read of the documents, one of their versions on ``channel``, and with ``with_rules``
+    one of their sources and one of their stories. A missing document is absent from the answer."""
+    ids = sorted(set(document_ids))
+    d = Document.__table__  # type: ignore[attr-defined]
+    v = Version.__table__  # type: ignore[attr-defined]
+    columns = (
+        d.c.id,
+        d.c.url,
+        d.c.kind,
+        d.c.etag,
+        d.c.last_modified,
+        d.c.missing_count,
+        d.c.settings,
+        d.c.source_id,
+    )
+    doc_rows = session.execute(sa.select(*columns).where(d.c.id.in_(ids))).all()
+    if not doc_rows:
+        return {}
+    priors: dict[int, list[Prior]] = {row.id: [] for row in doc_rows}
+    latest: dict[int, tuple[str | None, str | None]] = {}
+    version_rows = session.execute(
+        sa.select(v.c.document_id, v.c.seq, v.c.content_hash, v.c.kind, v.c.raw_sha256, v.c.extractor_version)
+        .where(v.c.document_id.in_(ids) & (v.c.channel == channel))
+        .order_by(v.c.document_id, v.c.seq)
+    ).all()
+    for doc_id, seq, content_hash, kind, sha, extractor in version_rows:
+        priors[doc_id].append(Prior(seq=seq, content_hash=content_hash, kind=VersionKind(kind)))
+        latest[doc_id] = (sha, extractor)
+    rules = _rules(session, doc_rows) if with_rules else {}
+    out: dict[int, ChannelState] = {}
+    for row in doc_rows:
+        settings, ignore, remove = rules.get(row.id, (None, (), ()))
+        sha, extractor = latest.get(row.id, (None, None))
+        out[row.id] = ChannelState(
+            document_id=row.id,
+            url=row.url,
+            kind=row.kind,
+            etag=row.etag,
+            last_modified=row.last_modified,
+            history=History(versions=tuple(priors[row.id]), missing_count=row.missing_count),
             latest_raw_sha256=sha,
             latest_extractor_version=extractor,
+            ignore=ignore,
+            remove=remove,
+            settings=settings,
             has_content=False,
         )
-    compared_seq = None
-    if rows:
-        seq, _, kind, summary = rows[-1]
-        compared_seq = seq if kind != VersionKind.TOMBSTONE.value else (summary or {}).get("last_seq")
+    return out
+
+
+def _with_content(session: Session, light: ChannelState, channel: str) -> ChannelState:
+    """``light`` with the compared version's content (and the latest version's fields) read."""
+    document_id, priors = light.document_id, light.history.versions
+    compared_seq: int | None = None
     latest = _row(session, document_id, channel, priors[-1].seq) if priors else None
+    if latest is not None:
+        tombstone = latest.kind == VersionKind.TOMBSTONE.value
+        compared_seq = (latest.change_summary or {}).get("last_seq") if tombstone else latest.seq
     compared = latest if latest is not None and compared_seq == latest.seq else None
     if compared is None and compared_seq:
         compared = _row(session, document_id, channel, int(compared_seq))
@@ -200,15 +227,16 @@ def state(
         compared=docs.version_content(compared) if compared is not None else None,
         compared_seq=compared.seq if compared is not None else None,
         compared_raw_size=raw_size,
-        missing_count=doc.missing_count,
+        missing_count=light.history.missing_count,
     )
-    return ChannelState(
-        **common,
+    return replace(
+        light,
         history=history,
         latest_raw_sha256=latest.raw_sha256 if latest is not None else None,
         latest_extractor_version=latest.extractor_version if latest is not None else None,
         latest_meta=dict(latest.meta or {}) if latest is not None else {},
         latest_modified=latest.modified if latest is not None else None,
+        has_content=True,
     )
 
 
@@ -243,34 +271,59 @@ def _raw_size(session: Session, sha256: str) -> int | None:
     return session.exec(select(Blob.size).where(Blob.sha256 == sha256)).first()
 
 
-def _settings(session: Session, doc: Document) -> tuple[Settings, tuple[str, ...], tuple[str, ...]]:
-    """The check's settings (one read of the source and the stories), and the ignore rules
-    (regexes) and remove selectors of the document and its source."""
+def _rules(
+    session: Session, doc_rows: Sequence[Any]
+) -> dict[int, tuple[Settings, tuple[str, ...], tuple[str, ...]]]:
+    """Per document: the check's settings (its own, its source's, its stories'), and the ignore
+    rules (regexes) and remove selectors of the document and its source; one read of the sources
+    and one of the stories for every document of ``doc_rows``."""
     from storage.models import Source, Story, StoryDocument
 
-    own = dict(doc.settings or {})
-    ignore, remove = list(own.get("ignore", [])), list(own.get("remove", []))
-    params: dict[str, Any] = {}
-    source_url = source_name = ""
-    if doc.source_id:
-        source = session.get(Source, doc.source_id)
+    source_ids = {row.source_id for row in doc_rows if row.source_id}
+    sources = (
+        {s.id: s for s in session.exec(select(Source).where(col(Source.id).in_(source_ids)))}
+        if source_ids
+        else {}
+    )
+    stories: dict[int, list[dict[str, Any]]] = {row.id: [] for row in doc_rows}
+    linked = session.exec(
+        select(StoryDocument.document_id, Story.settings)
+        .join(StoryDocument, col(StoryDocument.story_id) == col(Story.id))
+        .where(col(StoryDocument.document_id).in_(list(stories)))
+        .order_by(col(StoryDocument.document_id), col(StoryDocument.story_id))
+    )
+    for doc_id, story_settings in linked:
+        stories[doc_id].append(dict(story_settings or {}))
+    out: dict[int, tuple[Settings, tuple[str, ...], tuple[str, ...]]] = {}
+    for row in doc_rows:
+        own = dict(row.settings or {})
+        ignore, remove = list(own.get("ignore", [])), list(own.get("remove", []))
+        params: dict[str, Any] = {}
+        source_url = source_name = ""
+        source = sources.get(row.source_id) if row.source_id else None
         if source is not None:
             ignore += source.ignore_patterns
             remove += source.remove_selectors
             params, source_url, source_name = dict(source.params or {}), source.url, source.name
-    stories = session.exec(
-        select(Story.settings)
-        .join(StoryDocument, col(StoryDocument.story_id) == col(Story.id))
-        .where(StoryDocument.document_id == doc.id)
-    )
-    settings = Settings(own, params, source_url, source_name, tuple(dict(s or {}) for s in stories))
-    return settings, tuple(ignore), tuple(remove)
+        settings = Settings(own, params, source_url, source_name, tuple(stories[row.id]))
+        out[row.id] = (settings, tuple(ignore), tuple(remove))
+    return out
 
 
-def _document(session: Session, document_id: int) -> Document:
-    doc = session.get(Document, document_id)
+def missing(document_id: int) -> docs.NotFoundError:
+    return docs.NotFoundError(f"document {document_id} does not exist")
+
+
+def preload(session: Session, *, document_ids: Sequence[int]) -> None:
+    """Read the documents of a batch of checks in one query (each :func:`apply` in ``session``
+    then finds its document without a query of its own)."""
+    docs.read_rows(session, document_ids=document_ids)
+
+
+def _document(session: Session, document_id: int) -> DocumentRow:
+    doc = docs.load_row(session, document_id=document_id)
     if doc is None:
-        raise docs.NotFoundError(f"document {document_id} does not exist")
+        raise missing(document_id)
     return doc
 
 
@@ -294,7 +347,7 @@ def apply(
     ``settings``: the check's settings as :func:`state` read them (the re-check overrides are not
     queried again)."""
     capture = capture or Capture()
-    doc = _document(session, document_id)
+    doc = _document(session, document_id)  # a plain row: Core statements, no ORM object
     raw_sha = capture.raw_sha256
     if capture.raw is not None:
         raw_sha = blobs.put_blob(session, data=capture.raw, now=now, sha256=raw_sha, packed=capture.packed)
@@ -319,19 +372,18 @@ def apply(
         )
         for d in drafts
     ]
-    session.add(doc)
-    session.flush()
+    docs.save_row(session, doc)
     if not written:
         return applied
     return Applied(**{**_fields(applied), "event_ids": tuple(e.id for e in written if e.id is not None)})
 
 
 def _preserve(
-    session: Session, doc: Document, version_id: int, settings: Settings | None, now: datetime
+    session: Session, doc: DocumentRow, version_id: int, settings: Settings | None, now: datetime
 ) -> None:
     """A new page version of a document whose source or story opted in goes to the Wayback queue."""
     if settings is None:
-        settings = _settings(session, doc)[0]
+        settings = _rules(session, [doc])[doc.id][0]
     if opted_in([settings.source_params, *settings.stories]):
         wayback.enqueue(session, version_id=version_id, url=doc.url, now=now)
 
@@ -342,7 +394,7 @@ def _fields(applied: Applied) -> dict[str, Any]:
 
 def _apply(
     session: Session,
-    doc: Document,
+    doc: DocumentRow,
     channel: Channel,
     plan: Plan,
     check: dict[str, Any],
@@ -372,7 +424,7 @@ def _apply(
 
 def _checked(
     session: Session,
-    doc: Document,
+    doc: DocumentRow,
     channel: Channel,
     check: dict[str, Any],
     outcome: CheckOutcome,
@@ -391,7 +443,7 @@ def _checked(
 
 def _confirm(
     session: Session,
-    doc: Document,
+    doc: DocumentRow,
     channel: Channel,
     plan: Confirm,
     check: dict[str, Any],
@@ -405,16 +457,15 @@ def _confirm(
         table = Version.__table__  # type: ignore[attr-defined]
         of_doc = (table.c.document_id == doc.id) & (table.c.channel == channel.value)
         where = of_doc & (table.c.seq == plan.seq)
-        version_id = session.execute(sa.select(table.c.id).where(where)).scalar()
-        if version_id is not None:
-            session.execute(sa.update(table).where(table.c.id == version_id).values(last_confirmed_at=now))
+        confirmed = sa.update(table).where(where).values(last_confirmed_at=now).returning(table.c.id)
+        version_id = session.execute(confirmed).scalar()
     _checked(session, doc, channel, check, plan.outcome, now, capture, version_id)
     return Applied(doc.url, plan.outcome, seq=plan.seq if version_id is not None else None)
 
 
 def _new_version(
     session: Session,
-    doc: Document,
+    doc: DocumentRow,
     channel: Channel,
     plan: NewVersion,
     check: dict[str, Any],
@@ -458,7 +509,7 @@ def _new_version(
 
 def _tombstone(
     session: Session,
-    doc: Document,
+    doc: DocumentRow,
     channel: Channel,
     plan: Tombstone,
     check: dict[str, Any],
@@ -497,20 +548,20 @@ def _tombstone(
 
 
 def _miss(
-    session: Session, doc: Document, channel: Channel, plan: Miss, check: dict[str, Any], capture: Capture
+    session: Session, doc: DocumentRow, channel: Channel, plan: Miss, check: dict[str, Any], capture: Capture
 ) -> Applied:
     _gone(doc, channel, plan.missing_count, capture)
     _add_check(session, doc, channel, check, CheckOutcome.GONE)
     return Applied(doc.url, CheckOutcome.GONE, missing_count=plan.missing_count)
 
 
-def _gone(doc: Document, channel: Channel, missing_count: int, capture: Capture) -> None:
+def _gone(doc: DocumentRow, channel: Channel, missing_count: int, capture: Capture) -> None:
     doc.missing_count = missing_count
     if channel == Channel.PAGE and capture.fetched:  # a page that comes back must be fetched in full
         doc.etag, doc.last_modified = None, None
 
 
-def _seen(doc: Document, capture: Capture, now: datetime) -> None:
+def _seen(doc: DocumentRow, capture: Capture, now: datetime) -> None:
     doc.last_seen = now
     if not capture.fetched:
         return
@@ -536,7 +587,7 @@ _CHECK_DEFAULTS: dict[str, Any] = {"request_headers": [], "response_headers": []
 
 def _add_check(
     session: Session,
-    doc: Document,
+    doc: DocumentRow,
     channel: Channel,
     check: dict[str, Any],
     outcome: CheckOutcome,
@@ -559,7 +610,7 @@ def _add_check(
 
 def _reschedule(
     session: Session,
-    doc: Document,
+    doc: DocumentRow,
     how: Reschedule,
     *,
     now: datetime,
@@ -581,7 +632,7 @@ def _signed(value: int) -> int:
     return value - (1 << 64) if value >= (1 << 63) else value
 
 
-def _alias_canonical(session: Session, doc: Document, content: Content) -> None:
+def _alias_canonical(session: Session, doc: DocumentRow, content: Content) -> None:
     if not content.canonical_url:
         return
     try:

@@ -106,6 +106,27 @@ async def test_plain_200_sends_our_user_agent(server: LocalServer, fake: FakeTim
     assert ("User-Agent", "storytrail-test/9 (+https://example.org)") in result.request_headers
 
 
+async def test_connections_are_kept_alive_with_their_socket_looked_up_once(
+    server: LocalServer, fake: FakeTime
+) -> None:
+    """The pool's streams are scraper.http._Stream (a renamed httpcore attribute would drop the
+    wrapper silently: this says so); a closed connection counts as readable (expired)."""
+    from scraper.http import _Backend, _readable, _Stream
+
+    server.route("/k", "<p>Valdai</p>")
+    async with fetcher(fake) as f:
+        pool = f._client._transport._pool  # type: ignore[attr-defined]
+        assert isinstance(pool._network_backend, _Backend)
+        first = await f.fetch(server.url("/k"))
+        second = await f.fetch(server.url("/k"))
+        (connection,) = pool.connections
+        stream = connection._connection._network_stream
+        assert isinstance(stream, _Stream) and stream.get_extra_info("is_readable") is False
+        assert stream.get_extra_info("server_addr")[0] == "127.0.0.1"
+    assert first.body == second.body == b"<p>Valdai</p>"
+    assert _readable(None) is True
+
+
 async def test_404_is_a_result_not_an_error(server: LocalServer, fake: FakeTime) -> None:
     async with fetcher(fake) as f:
         result = await f.fetch(server.url("/missing"))
