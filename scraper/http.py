@@ -1,5 +1,5 @@
 """The Fetcher: one polite, safe GET (and POST, for API logins; one-shot requests for webhooks and
-Save Page Now). The only module in storytrail that imports httpx.
+Save Page Now). With scraper.http_transport, the only module in storytrail that imports httpx.
 
 What ``Fetcher.fetch(url)`` does, per hop (redirects are followed by hand, at most max_redirects)::
 
@@ -42,8 +42,9 @@ the target host (it is resolved here first); the connection itself goes to the p
 operator configured, so it is not checked. Secret headers are redacted in
 ``FetchResult.request_headers``, which is what Check rows and WARC request records keep.
 
-HTTP/2: the client offers h2 by ALPN on TLS connections (httpx with ``h2``); plain http:// is
-HTTP/1.1. ``FetchResult.http_version`` says which was spoken.
+The wire: direct requests go through scraper.http_transport (aiohttp's pool and C parser under
+the httpx client, HTTP/1.1); requests through a proxy through httpcore (HTTP, HTTPS and SOCKS
+proxies; h2 offered by ALPN on TLS). ``FetchResult.http_version`` says which was spoken.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ from protego import Protego
 from scraper.core.charset import charset_from_content_type, decode_html
 from scraper.http_codecs import BrotliStage, CodecError, OutputLimitError, ZstdStage
 from scraper.http_options import NO_OPTIONS, RequestOptions, redact_headers
+from scraper.http_transport import AiohttpTransport
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -685,10 +687,13 @@ class _Backend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-def _transport(config: FetchConfig, proxy: str | None) -> httpx.AsyncHTTPTransport:
-    """The network transport: HTTP/2 by ALPN, the pool's limits, through ``proxy`` if given, its
-    connections' streams :class:`_Stream` (the pool keeps its backend as ``_network_backend``; when
-    a release renames it, the plain backend is used: slower, same behaviour)."""
+def _transport(config: FetchConfig, proxy: str | None) -> httpx.AsyncBaseTransport:
+    """The network transport: aiohttp's (scraper.http_transport: HTTP/1.1, a C parser), or through
+    ``proxy`` httpcore's (HTTP, HTTPS and SOCKS proxies; HTTP/2 by ALPN), its connections' streams
+    :class:`_Stream` (the pool keeps its backend as ``_network_backend``; when a release renames
+    it, the plain backend is used: slower, same behaviour)."""
+    if proxy is None:
+        return AiohttpTransport(max_connections=config.global_concurrency)
     transport = httpx.AsyncHTTPTransport(
         http2=True,
         limits=httpx.Limits(max_connections=config.global_concurrency),

@@ -106,24 +106,41 @@ async def test_plain_200_sends_our_user_agent(server: LocalServer, fake: FakeTim
     assert ("User-Agent", "storytrail-test/9 (+https://example.org)") in result.request_headers
 
 
-async def test_connections_are_kept_alive_with_their_socket_looked_up_once(
+async def test_connections_are_kept_alive_and_the_peer_is_known_even_for_a_304(
     server: LocalServer, fake: FakeTime
 ) -> None:
-    """The pool's streams are scraper.http._Stream (a renamed httpcore attribute would drop the
-    wrapper silently: this says so); a closed connection counts as readable (expired)."""
-    from scraper.http import _Backend, _readable, _Stream
+    """The default transport (scraper.http_transport, aiohttp) keeps one connection for a host's
+    requests and tells the address guard where each went: a 304 gives its connection back to the
+    pool before the Fetcher sees it, so the peer is taken when the connection is handed out."""
+    from scraper.http_transport import AiohttpTransport
 
     server.route("/k", "<p>Valdai</p>")
+    server.route("/n", handler=lambda req: Reply(status=304, headers={"ETag": '"v1"'}))
     async with fetcher(fake) as f:
-        pool = f._client._transport._pool  # type: ignore[attr-defined]
-        assert isinstance(pool._network_backend, _Backend)
+        transport = f._client._transport  # type: ignore[attr-defined]
+        assert isinstance(transport, AiohttpTransport)
         first = await f.fetch(server.url("/k"))
         second = await f.fetch(server.url("/k"))
-        (connection,) = pool.connections
-        stream = connection._connection._network_stream
-        assert isinstance(stream, _Stream) and stream.get_extra_info("is_readable") is False
-        assert stream.get_extra_info("server_addr")[0] == "127.0.0.1"
+        request = f._client.build_request("GET", server.url("/n"))
+        answer = await f._client.send(request, stream=True)
+        await answer.aclose()
+        pooled = sum(len(c) for c in transport._session.connector._conns.values())  # type: ignore[union-attr]
     assert first.body == second.body == b"<p>Valdai</p>"
+    assert answer.status_code == 304
+    assert answer.extensions["network_stream"].get_extra_info("server_addr")[0] == "127.0.0.1"
+    assert answer.extensions["http_version"] == b"HTTP/1.1"
+    assert pooled == 1  # every request on one kept-alive connection
+
+
+def test_through_a_proxy_the_pool_streams_look_their_socket_up_once() -> None:
+    """Through a proxy the transport is httpcore's, its pool's streams scraper.http._Stream (a
+    renamed httpcore attribute would drop the wrapper silently: this says so); a closed
+    connection counts as readable (expired)."""
+    from scraper.http import _Backend, _readable, _transport
+
+    transport = _transport(FetchConfig(**LOCAL), "http://127.0.0.1:9")
+    assert isinstance(transport, httpx.AsyncHTTPTransport)
+    assert isinstance(transport._pool._network_backend, _Backend)  # type: ignore[attr-defined]
     assert _readable(None) is True
 
 

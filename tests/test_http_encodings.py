@@ -1,8 +1,9 @@
-"""brotli and zstd bodies: decoded, and a compression bomb stopped at max_body_bytes; HTTP/2 offered.
+"""brotli and zstd bodies: decoded, and a compression bomb stopped at max_body_bytes; the HTTP
+versions spoken.
 
-HTTP/2 is negotiated by ALPN during the TLS handshake, and the tests have no TLS server, so they
-check that the client is configured to offer h2 and that a plain local server is spoken to in
-HTTP/1.1.
+Direct connections speak HTTP/1.1 (scraper.http_transport, aiohttp); through a proxy the client
+is httpcore's and offers h2 by ALPN during the TLS handshake. The tests have no TLS server, so
+they check how each is configured and that a plain local server is spoken to in HTTP/1.1.
 """
 
 from __future__ import annotations
@@ -90,10 +91,15 @@ def test_empty_brotli_and_zstd_bodies() -> None:
         assert BodyReader("http://x/", encoding, cap=10).finish() == b""
 
 
-async def test_client_offers_http2_and_speaks_http1_to_a_plain_server(server: LocalServer) -> None:
+async def test_direct_requests_speak_http1_and_proxied_ones_offer_http2(server: LocalServer) -> None:
+    from scraper.http import _transport
+    from scraper.http_transport import AiohttpTransport
+
     server.route("/a", "<p>Valdai</p>")
     async with fetcher(FakeTime()) as f:
-        pool = f._client._transport._pool  # type: ignore[attr-defined]
-        assert pool._http2 and pool._http1  # h2 by ALPN on TLS, HTTP/1.1 otherwise
+        assert isinstance(f._client._transport, AiohttpTransport)  # type: ignore[attr-defined]
         result = await f.fetch(server.url("/a"))
     assert result.http_version == "HTTP/1.1" and result.body == b"<p>Valdai</p>"
+    proxied = _transport(f.config, "http://127.0.0.1:9")
+    pool = proxied._pool  # type: ignore[attr-defined]
+    assert pool._http2 and pool._http1  # h2 by ALPN on TLS, HTTP/1.1 otherwise
