@@ -38,3 +38,17 @@ def test_readme_shows_commands_under_compose():
 def test_a_leading_storytrail_word_is_accepted(tmp_path: Path):
     """The image's entrypoint is `storytrail`, so `compose run daemon storytrail X` passes it twice."""
     assert "Usage" in cli("storytrail", "--help", cwd=tmp_path).stdout
+
+
+def test_init_does_not_print_the_database_password(tmp_path: Path, monkeypatch, capsys):
+    """`migrate` (`storytrail init`) logs where the database is: the compose URL holds a password."""
+    from types import SimpleNamespace
+
+    from jobs.cli import archive
+
+    monkeypatch.setattr(archive, "ready_engine", lambda ctx: SimpleNamespace(dispose=lambda: None))
+    monkeypatch.setenv("STORYTRAIL_CONFIG", str(tmp_path / "st.toml"))  # as in compose: none yet
+    archive.init(db="postgresql://storytrail:s3cret@postgres:5432/storytrail", config=None)
+    printed = capsys.readouterr().out
+    assert "database ready: postgresql://storytrail:***@postgres:5432/storytrail" in printed
+    assert "s3cret" not in printed
