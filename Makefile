@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 # Test processes (pytest-xdist): the suite waits on sockets and subprocesses, so 2 on 2 cores.
 TEST_WORKERS ?= 2
 
-.PHONY: help setup demo test check lint typecheck imports bench bench-scale lock container-smoke clean
+.PHONY: help setup demo test check lint typecheck imports bench bench-scale lock container-smoke compose-scale clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ lock:  ## re-resolve requirements*.lock from pyproject.toml (hashes, no download
 
 container-smoke:  ## build and run the image with podman (no Docker daemon needed)
 	bash .ci/container.sh
+
+compose-scale:  ## docker-compose.yml with 3 daemons, end to end with podman (a few minutes; not in CI)
+	bash .ci/compose.sh
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

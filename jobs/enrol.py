@@ -19,8 +19,11 @@ For each candidate a poll found::
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from sqlmodel import Session
@@ -102,6 +105,8 @@ class Enroller:
         self.rules = list(rules)
         self.tally = tally or Tally()
         self._fetched: set[int] = set()
+        # first fetches are held under this lease from the moment a document becomes due
+        self._owner = f"enrol:{socket.gethostname()}:{os.getpid()}"
 
     # --- candidates from a source --------------------------------------------------------------
 
@@ -219,12 +224,18 @@ class Enroller:
             depth=found.depth,
         )
         disc.activate(session, document=doc, now=self.svc.clock())
+        if doc.kind != "post" and not disc.has_page_version(session, document_id=doc.id):
+            self._hold(session, doc)  # fetch_new fetches it: no other node should too
         self.tally.matched += 1
         self.tally.matches.append(
             MatchNote(rule.slug, doc.url, match.score, match.reason, found.via, found.depth)
         )
 
     # --- fetching ------------------------------------------------------------------------------
+
+    def _hold(self, session: Session, doc: Document) -> None:
+        lease = timedelta(seconds=self.svc.settings.lease_seconds)
+        disc.hold_for_first_fetch(session, document=doc, owner=self._owner, now=self.svc.clock(), lease=lease)
 
     async def fetch_new(
         self, document_ids: Iterable[int], *, activate: bool = True
@@ -238,6 +249,7 @@ class Enroller:
                 doc = session.get(Document, doc_id)
                 assert doc is not None
                 disc.activate(session, document=doc, now=self.svc.clock())
+                self._hold(session, doc)
             session.commit()
         self._fetched.update(todo)
         reports = await check_documents(self.svc, todo)

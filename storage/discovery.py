@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -188,6 +188,18 @@ def mark_seen(session: Session, *, document: Document) -> None:
     document.next_check, document.check_interval_s = None, None
     session.add(document)
     session.flush()
+
+
+def hold_for_first_fetch(
+    session: Session, *, document: Document, owner: str, now: datetime, lease: timedelta
+) -> None:
+    """Lease an active, unleased document whose first fetch this process is about to make (a
+    poll's enrolment), so that another daemon does not claim it as due and fetch it a second time.
+    The check releases the lease (storage.schedule); an interrupted one expires like any lease."""
+    if document.status == "active" and document.lease_owner is None:
+        document.lease_owner, document.lease_until = owner, now + lease
+        session.add(document)
+        session.flush()
 
 
 def activate(session: Session, *, document: Document, now: datetime) -> None:

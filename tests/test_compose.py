@@ -38,3 +38,30 @@ def test_readme_shows_commands_under_compose():
 def test_a_leading_storytrail_word_is_accepted(tmp_path: Path):
     """The image's entrypoint is `storytrail`, so `compose run daemon storytrail X` passes it twice."""
     assert "Usage" in cli("storytrail", "--help", cwd=tmp_path).stdout
+
+
+def test_init_does_not_print_the_database_password(tmp_path: Path, monkeypatch, capsys):
+    """`migrate` (`storytrail init`) logs where the database is: the compose URL holds a password."""
+    from types import SimpleNamespace
+
+    from jobs.cli import archive
+
+    monkeypatch.setattr(archive, "ready_engine", lambda ctx: SimpleNamespace(dispose=lambda: None))
+    monkeypatch.setenv("STORYTRAIL_CONFIG", str(tmp_path / "st.toml"))  # as in compose: none yet
+    archive.init(db="postgresql://storytrail:s3cret@postgres:5432/storytrail", config=None)
+    printed = capsys.readouterr().out
+    assert "database ready: postgresql://storytrail:***@postgres:5432/storytrail" in printed
+    assert "s3cret" not in printed
+
+
+def test_the_scale_check_matches_the_compose_file():
+    """.ci/compose.sh runs docker-compose.yml plus .ci/compose/scale.yml; not from CI (it takes minutes)."""
+    script = ROOT / ".ci" / "compose.sh"
+    assert script.stat().st_mode & 0o111 and "set -euo pipefail" in script.read_text()
+    assert "compose.sh" not in (ROOT / ".ci" / "run").read_text()
+    override = yaml.safe_load((ROOT / ".ci" / "compose" / "scale.yml").read_text())
+    services = compose()["services"]
+    assert set(override["services"]) - {"newsite"} <= set(services)
+    assert services["postgres"]["image"] == "postgres:16"  # the stand-in takes this tag
+    assert "pg_isready" in services["postgres"]["healthcheck"]["test"][1]
+    assert "bash .ci/compose.sh" in (ROOT / "README.md").read_text(encoding="utf-8")

@@ -620,3 +620,35 @@ async def test_a_seed_that_cannot_be_fetched_is_counted_and_left_to_the_schedule
     seed = document(svc, site.url("/2025/12/30/seed-that-is-down"))
     assert seed.status == "active" and seed.next_check is not None  # the re-check schedule retries it
     assert list(story_links(svc, story_id)) == [seed.url]
+
+
+async def test_no_other_node_claims_a_document_while_its_poll_fetches_it(svc, site, server, monkeypatch):
+    """A matched document is due at once; with several daemons (compose --scale daemon=3) another
+    node claimed it while the polling node was still fetching it, and fetched it a second time.
+    The poll holds it under its own lease until the first check writes (and releases it)."""
+    from jobs import enrol
+    from storage import queue
+
+    site.standard()
+    feed = site.serve("/rss.xml", "good/rss.xml")
+    source_id = add_source(svc, "world", "feed", feed)
+    add_story(svc)
+    claimed: list[int] = []
+    real = enrol.check_document
+
+    async def check_document(svc_, document_id):
+        with svc_.session() as session:  # another daemon's dispatcher, just before the first fetch
+            claimed.extend(
+                queue.claim_documents(
+                    session, owner="other-node", now=svc_.clock(), lease=timedelta(minutes=5), limit=10
+                )
+            )
+        return await real(svc_, document_id)
+
+    monkeypatch.setattr(enrol, "check_document", check_document)
+    report = await poll_source(svc, source_id)
+    assert report.fetched == 2 and claimed == []
+    for path in (RESIDENCE, KREMLIN):
+        doc = document(svc, site.url(path))
+        assert doc.lease_owner is None and doc.lease_until is None  # the check released the hold
+        assert len(versions(svc, site.url(path))) == 1 and server.hits(path) == 1

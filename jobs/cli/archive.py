@@ -54,6 +54,7 @@ def register(app: typer.Typer) -> None:
 def init(db: DbOpt = None, config: ConfigOpt = None) -> None:
     """Create or upgrade the database (alembic upgrade head) and write a sample config if none exists."""
     from jobs.config import SAMPLE_CONFIG
+    from storage.db import redact
 
     ctx = context(db, config)
     engine = ready_engine(ctx)
@@ -62,7 +63,7 @@ def init(db: DbOpt = None, config: ConfigOpt = None) -> None:
     if not path.exists():
         path.write_text(SAMPLE_CONFIG, encoding="utf-8")
         out.print(f"wrote a sample config to {path}")
-    out.print(f"database ready: {ctx.settings.database_url}")
+    out.print(f"database ready: {redact(ctx.settings.database_url)}")  # no password in logs
 
 
 def config_check(db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False) -> None:

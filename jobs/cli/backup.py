@@ -60,6 +60,7 @@ def restore(
     """Restore a backup into the (empty) database given by --db; row counts are checked."""
     from storage.backup import BackupError
     from storage.backup import restore as do_restore
+    from storage.db import redact
 
     ctx = context(db, config)
     engine = ctx.engine()
@@ -69,7 +70,7 @@ def restore(
         fail(str(exc))
     finally:
         engine.dispose()
-    _report(f"restored {path} into {ctx.settings.database_url}", counts, as_json)
+    _report(f"restored {path} into {redact(ctx.settings.database_url)}", counts, as_json)
 
 
 def copy(
