@@ -209,7 +209,22 @@ def version_at(session: Session, *, document_id: int, channel: str, at: datetime
 
 
 def add_version(session: Session, **fields: Any) -> Version:
-    version = Version(**fields)
+    """A new version, the latest of its document and channel: the one before it loses the flag
+    (``version.latest``, migration 0011). Versions are written in seq order (the plan's next seq);
+    a seq below the latest one fails on ``ux_version_latest`` rather than leaving two flags."""
+    channel = fields.setdefault("channel", "page")
+    session.execute(
+        sa.update(Version)
+        .where(
+            col(Version.document_id) == fields["document_id"],
+            col(Version.channel) == channel,
+            col(Version.latest) == True,  # noqa: E712  (the evaluator wants a comparison)
+            col(Version.seq) < fields["seq"],
+        )
+        .values(latest=False)
+        .execution_options(synchronize_session="evaluate")  # a loaded previous version too
+    )
+    version = Version(**fields, latest=True)
     session.add(version)
     session.flush()
     return version
