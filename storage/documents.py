@@ -213,17 +213,16 @@ def add_version(session: Session, **fields: Any) -> Version:
     (``version.latest``, migration 0011). Versions are written in seq order (the plan's next seq);
     a seq below the latest one fails on ``ux_version_latest`` rather than leaving two flags."""
     channel = fields.setdefault("channel", "page")
-    session.execute(
-        sa.update(Version)
-        .where(
-            col(Version.document_id) == fields["document_id"],
-            col(Version.channel) == channel,
-            col(Version.latest) == True,  # noqa: E712  (the evaluator wants a comparison)
-            col(Version.seq) < fields["seq"],
-        )
-        .values(latest=False)
-        .execution_options(synchronize_session="evaluate")  # a loaded previous version too
+    table = Version.__table__  # type: ignore[attr-defined]
+    previous = (
+        (table.c.document_id == fields["document_id"])
+        & (table.c.channel == channel)
+        & table.c.latest
+        & (table.c.seq < fields["seq"])
     )
+    # Core, no ORM synchronisation: a Version of this channel already loaded in the session keeps
+    # latest=True in memory until it is refreshed (nothing reads it there)
+    session.execute(sa.update(table).where(previous).values(latest=False))
     version = Version(**fields, latest=True)
     session.add(version)
     session.flush()
