@@ -20,6 +20,7 @@ from scraper.core.versioning import Gone, NewVersion, Seen, Tombstone, plan
 from storage import documents as docs
 from storage import versions
 from storage.search import search
+from storage.types import UTCDateTime
 from tests.test_bulk import latest_flags
 from tests.test_bulk import second as second  # the fixture: a second empty database
 
@@ -151,3 +152,39 @@ def test_a_bulk_load_repairs_wrong_flags(engine: sa.Engine, document: int) -> No
     with bulk.bulk_load(engine):
         pass
     assert latest_flags(engine) == want
+
+
+def test_migration_0011_back_fills_the_flag(db_url: str) -> None:
+    """Versions stored before 0011 get the flag on their highest seq of each channel."""
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine, "0010")
+        with engine.begin() as conn:
+            from storage import bulk  # the document model is as at 0010; the version model is not
+
+            bulk.insert_rows(
+                conn, "document", [{"id": 1, "url": "https://x.test/1", "first_seen": T0}], batch=1
+            )
+            for n, (channel, seq, kind) in enumerate(
+                [
+                    ("page", 1, "normal"),
+                    ("page", 2, "normal"),
+                    ("page", 3, "tombstone"),
+                    ("feed", 1, "normal"),
+                ]
+            ):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO version (id, document_id, channel, seq, kind, observed_at, "
+                        "last_confirmed_at, content_hash, text, metadata, change_summary) "
+                        "VALUES (:id, 1, :channel, :seq, :kind, :t, :t, :hash, 'x', '{}', '{}')"
+                    ).bindparams(sa.bindparam("t", type_=UTCDateTime())),
+                    {"id": n + 1, "channel": channel, "seq": seq, "kind": kind, "t": T0, "hash": str(n)},
+                )
+        upgrade(engine)
+        assert latest_flags(engine) == [(1, "feed", 1), (1, "page", 3)]
+    finally:
+        engine.dispose()
