@@ -10,12 +10,15 @@ load that work is done once instead:
    ``sqlite_master``); on PostgreSQL the ``story_event`` triggers are disabled. On both, the
    secondary (non-unique) indexes of document, story_document, version and event are dropped,
    their definitions kept (``sqlite_master`` / ``pg_indexes``; on PostgreSQL that includes the
-   GIN index ``ix_version_search_tsv``): one sorted build at the end costs less than keeping
-   them row by row. The generated ``search_tsv`` column is still computed per row: PostgreSQL
-   offers no way around it, and it is most of what a PostgreSQL load costs (bench/RESULTS.md).
+   GIN indexes ``ix_version_search_tsv`` and ``ix_version_latest_search_tsv``): one sorted build
+   at the end costs less than keeping them row by row. The generated ``search_tsv`` column is
+   still computed per row: PostgreSQL offers no way around it, and it is most of what a
+   PostgreSQL load costs (bench/RESULTS.md).
 2. rows go in batches (``BulkWriter.write``, :func:`insert_rows`): PostgreSQL ``COPY FROM
    STDIN``, SQLite Core executemany; one batching loop for both, and for blobs;
-3. ``resume`` rebuilds: the dropped indexes; FTS5 ``'rebuild'`` (one pass over ``version``,
+3. ``resume`` rebuilds: ``version.latest`` where a loaded row left it wrong (a bulk writer need
+   not set it; a copy or restore brings it along, and then nothing is written); the dropped
+   indexes; FTS5 ``'rebuild'`` (one pass over ``version``,
    with a 64 MB term table instead of 1 MB: fewer segments to write and merge); ``story_event``
    emptied and filled by the two ``INSERT ... SELECT`` of migration 0008's back-fill (the
    triggers' rule: a ``new_coverage`` event belongs to its story, a document's event to every
@@ -63,6 +66,18 @@ SECONDARY_INDEXES = {
     "postgresql": "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
     "AND tablename IN :tables AND upper(indexdef) NOT LIKE 'CREATE UNIQUE%' ORDER BY indexname",
 }
+
+# version.latest (migration 0011) for rows loaded without it, or with it wrong: first the flags
+# that a higher seq took over are cleared, then the newest version of each channel is flagged
+# (in that order, so ux_version_latest never sees two). Rows already right are not written.
+_LATER = (
+    "EXISTS (SELECT 1 FROM version later WHERE later.document_id = version.document_id "
+    "AND later.channel = version.channel AND later.seq > version.seq)"
+)
+LATEST_REPAIR = [
+    f"UPDATE version SET latest = false WHERE latest AND {_LATER}",
+    f"UPDATE version SET latest = true WHERE NOT latest AND NOT {_LATER}",
+]
 
 STORY_EVENT_REBUILD = [
     "DELETE FROM story_event",
@@ -124,6 +139,8 @@ def suspend(conn: Connection) -> Suspended:
 
 def resume(conn: Connection, saved: Suspended) -> None:
     """Rebuild the derived tables from the loaded rows and switch the per-row maintenance back on."""
+    for statement in LATEST_REPAIR:  # before the indexes: the GIN index of latest versions is one of them
+        conn.execute(sa.text(statement))
     for _, sql in saved.indexes:
         conn.execute(sa.text(sql))
     if saved.dialect == "sqlite":

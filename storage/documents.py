@@ -209,7 +209,21 @@ def version_at(session: Session, *, document_id: int, channel: str, at: datetime
 
 
 def add_version(session: Session, **fields: Any) -> Version:
-    version = Version(**fields)
+    """A new version, the latest of its document and channel: the one before it loses the flag
+    (``version.latest``, migration 0011). Versions are written in seq order (the plan's next seq);
+    a seq below the latest one fails on ``ux_version_latest`` rather than leaving two flags."""
+    channel = fields.setdefault("channel", "page")
+    table = Version.__table__  # type: ignore[attr-defined]
+    previous = (
+        (table.c.document_id == fields["document_id"])
+        & (table.c.channel == channel)
+        & table.c.latest
+        & (table.c.seq < fields["seq"])
+    )
+    # Core, no ORM synchronisation: a Version of this channel already loaded in the session keeps
+    # latest=True in memory until it is refreshed (nothing reads it there)
+    session.execute(sa.update(table).where(previous).values(latest=False))
+    version = Version(**fields, latest=True)
     session.add(version)
     session.flush()
     return version

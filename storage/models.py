@@ -90,6 +90,16 @@ class Version(SQLModel, table=True):
         sa.UniqueConstraint("document_id", "channel", "seq", name="uq_version_doc_channel_seq"),
         # a story's counts (reading.story_summaries) read this index alone (migration 0010)
         sa.Index("ix_version_document_kind_observed", "document_id", "kind", "observed_at"),
+        # at most one latest version per (document, channel): storage.documents.add_version keeps
+        # it, storage.bulk repairs it after a load (migration 0011)
+        sa.Index(
+            "ux_version_latest",
+            "document_id",
+            "channel",
+            unique=True,
+            sqlite_where=sa.text("latest"),
+            postgresql_where=sa.text("latest"),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     document_id: int = Field(foreign_key="document.id", ondelete="CASCADE")
@@ -119,6 +129,9 @@ class Version(SQLModel, table=True):
     change_summary: dict[str, Any] = _json(dict)
     screenshot_sha256: str | None = Field(default=None, max_length=64)  # a PNG blob (browser captures)
     wayback_url: str | None = None  # its snapshot in the Wayback Machine (storage.wayback), when opted in
+    # the newest version (highest seq, tombstones included) of its document and channel: what
+    # search covers by default (storage.search; migration 0011)
+    latest: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class Check(SQLModel, table=True):

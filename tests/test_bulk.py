@@ -53,6 +53,7 @@ def archive(seed: int = 7) -> dict[str, list[dict[str, Any]]]:
                         "text": text,
                         "meta": {},
                         "change_summary": {},
+                        "latest": seq == count,  # what storage.documents.add_version keeps
                     }
                 )
                 events.append(
@@ -99,10 +100,11 @@ def _with_keys(name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _load(engine: sa.Engine, data: dict[str, list[dict[str, Any]]], *, fast: bool) -> None:
     order = ["story", "document", "story_document", "version", "event"]
-    if fast:
+    if fast:  # without version.latest: the load repairs it
         with bulk.bulk_load(engine) as writer:
             for name in order:
-                writer.write(name, _with_keys(name, data[name]))
+                rows = _with_keys(name, data[name])
+                writer.write(name, [{k: v for k, v in r.items() if k != "latest"} for r in rows])
             writer.write("story_document", data["late_links"])
     else:  # one row per statement: every trigger fires as it does in the daemon
         with engine.begin() as conn:
@@ -138,7 +140,21 @@ def _derived(engine: sa.Engine) -> dict[str, Any]:
             for q in QUERIES
             for every in (False, True)
         }
-    return {"story_event": story_events, "index": index, "search": hits}
+    return {"story_event": story_events, "index": index, "search": hits, "latest": latest_flags(engine)}
+
+
+def latest_flags(engine: sa.Engine) -> list[Any]:
+    """(document, channel, seq) of every flagged version; asserts that it is exactly the highest
+    seq of every channel that has versions."""
+    with engine.connect() as conn:
+        flagged = conn.execute(
+            sa.text("SELECT document_id, channel, seq FROM version WHERE latest ORDER BY 1, 2")
+        ).all()
+        newest = conn.execute(
+            sa.text("SELECT document_id, channel, max(seq) FROM version GROUP BY 1, 2 ORDER BY 1, 2")
+        ).all()
+    assert [tuple(r) for r in flagged] == [tuple(r) for r in newest]
+    return [tuple(r) for r in flagged]
 
 
 def _triggers(engine: sa.Engine) -> list[Any]:

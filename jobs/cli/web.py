@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-from typing import TYPE_CHECKING, Annotated
+import json
+import os
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,11 +15,24 @@ from jobs.cli.common import ConfigOpt, DbOpt, context, err, fail, out, ready_eng
 if TYPE_CHECKING:
     import socket
 
+    from fastapi import FastAPI
+
 HostOpt = Annotated[
     str,
     typer.Option("--host", help="Address to listen on (127.0.0.1: this machine only; 0.0.0.0: everyone)."),
 ]
 PortOpt = Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on.")]
+WorkersOpt = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="Server processes sharing the port (uvicorn workers; one runs one request's Python at a "
+        "time). They exit with storytrail, SIGKILL included.",
+    ),
+]
+# what a worker process (spawned, so it imports this module afresh) needs to build the app
+WORKER_ENV = "STORYTRAIL_SERVE_WORKER"
 
 
 def register(app: typer.Typer) -> None:
@@ -25,12 +40,17 @@ def register(app: typer.Typer) -> None:
 
 
 def serve_command(
-    host: HostOpt = "127.0.0.1", port: PortOpt = 8080, db: DbOpt = None, config: ConfigOpt = None
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8080,
+    workers: WorkersOpt = 1,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Serve the archive: HTML pages, the JSON API, Atom feeds, /healthz and /metrics.
 
     HTML pages at /, the JSON API at /api (OpenAPI at /openapi.json), Atom feeds at /feeds.
-    Read-only unless STORYTRAIL_API_TOKEN is set.
+    Read-only unless STORYTRAIL_API_TOKEN is set. With --workers N, N processes answer on the
+    same port (this one supervises them and restarts one that dies).
     """
     import uvicorn
     from sqlmodel import Session
@@ -62,21 +82,60 @@ def serve_command(
         highlight=False,
         markup=False,
     )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(ctx.settings, engine),
-            host=host,
-            port=port,
-            log_level="warning",
-            server_header=False,
-            proxy_headers=False,
-        )
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "server_header": False,
+        "proxy_headers": False,
+    }
+    if workers > 1:
+        _serve_workers(sock, workers, db, config, options)
+        engine.dispose()
+        return
+    server = uvicorn.Server(uvicorn.Config(create_app(ctx.settings, engine), **options))
     try:
         server.run(sockets=[sock])
     finally:
         sock.close()
         engine.dispose()
+
+
+def _serve_workers(
+    sock: socket.socket, workers: int, db: str | None, config: str | None, options: dict[str, Any]
+) -> None:
+    """``workers`` uvicorn processes on ``sock``, supervised by this one (uvicorn's Multiprocess:
+    SIGINT / SIGTERM stop them all, a dead one is restarted). Each is spawned and builds the app
+    itself (:func:`worker_app`); each asks the kernel to kill it when this process dies, so none
+    outlives a SIGKILL of storytrail (``scraper.lifeline``)."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    os.environ[WORKER_ENV] = json.dumps({"db": db, "config": config, "parent": os.getpid()})
+    settings = uvicorn.Config(
+        f"{__name__}:worker_app",
+        factory=True,
+        workers=workers,
+        **options,
+    )
+    try:
+        Multiprocess(settings, sockets=[sock]).run()
+    finally:
+        sock.close()
+
+
+def worker_app() -> FastAPI:
+    """The app in a ``--workers`` process: dies with its parent, then opens the archive as the
+    parent did (the parent has migrated it and synchronised the config already)."""
+    from api.app import create_app
+    from jobs.logs import configure_logging
+    from scraper.lifeline import follow
+
+    spec = json.loads(os.environ[WORKER_ENV])
+    follow(int(spec["parent"]))
+    ctx = context(spec["db"], spec["config"])
+    configure_logging(ctx.settings.log_format, ctx.settings.log_level)
+    return create_app(ctx.settings, ctx.engine())
 
 
 def listen(host: str, port: int) -> socket.socket:
