@@ -49,6 +49,8 @@ import sqlalchemy as sa
 
 VERSIONS = int(os.environ.get("STORYTRAIL_BENCH_VERSIONS", "50000"))
 REPEAT = int(os.environ.get("STORYTRAIL_BENCH_REPEAT", "60"))
+# `storytrail serve --workers N` for each N listed, one after the other on the same archive
+SERVE_WORKERS = [int(n) for n in os.environ.get("STORYTRAIL_BENCH_SERVE_WORKERS", "1").split(",") if n]
 SEED = 20251229
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 SPAN = timedelta(days=330)
@@ -617,7 +619,7 @@ def api_paths(sub: Subjects, top_word: str) -> dict[str, list[str]]:
     }
 
 
-def api_rows(url: str, sub: Subjects, top_word: str, tmp: Path) -> list[str]:
+def api_rows(url: str, sub: Subjects, top_word: str, tmp: Path, workers: int = 1) -> list[str]:
     from bench.bench_api import _free_port, _wait_ready, drive
 
     port = _free_port()
@@ -638,6 +640,8 @@ def api_rows(url: str, sub: Subjects, top_word: str, tmp: Path) -> list[str]:
         url,
         "--config",
         str(config),
+        "--workers",
+        str(workers),
     ]
     proc = subprocess.Popen(command, env=env, cwd=tmp, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -652,7 +656,8 @@ def api_rows(url: str, sub: Subjects, top_word: str, tmp: Path) -> list[str]:
             l50, l95 = percentiles(loaded["latencies"])
             errors = alone["errors"] + loaded["errors"]
             rps = loaded["requests"] / loaded["elapsed"]
-            rows.append(f"| {name} | {a50:.1f} | {a95:.1f} | {l50:.1f} | {l95:.1f} | {rps:.0f} | {errors} |")
+            label = name if workers == 1 else f"{name}, --workers {workers}"
+            rows.append(f"| {label} | {a50:.1f} | {a95:.1f} | {l50:.1f} | {l95:.1f} | {rps:.0f} | {errors} |")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -708,7 +713,8 @@ def backend(name: str, tmp: Path, *, api: bool = True) -> str:
         rows = reads(engine, sub, loaded.top_word)
         print(f"{name}: reads measured", file=sys.stderr, flush=True)
         try:
-            served = api_rows(url, sub, loaded.top_word, tmp) if api else []
+            workers = SERVE_WORKERS if api else []
+            served = [row for n in workers for row in api_rows(url, sub, loaded.top_word, tmp, n)]
         except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
             served = [f"| the API bench failed: {str(exc)[:200]} | | | | | | |"]
     finally:

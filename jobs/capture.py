@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from jobs.fetching import PagePlan, fetch_page, keep_capture, page_plan
+from jobs.fetching import PagePlan, fetch_page, has_evidence, keep_capture, page_plan
 from jobs.services import Services
 from jobs.writer import WRITER
 from scraper.core.charset import decode_html
@@ -135,6 +135,7 @@ async def record(
             capture=capture,
             reschedule=reschedule,
             settings=known.settings if known is not None else None,
+            latest=_latest(current),
         )
 
     def alone(known: ChannelState | None) -> Applied:
@@ -152,6 +153,11 @@ async def record(
     applied = await WRITER.apply(svc, document_id, lambda session: write(session, state), write_once_more)
     _count(svc, applied, channel)
     return _report(applied, document_id, channel, capture)
+
+
+def _latest(state: ChannelState) -> tuple[int, int] | None:
+    latest = state.history.latest
+    return (latest.seq, state.latest_id) if latest is not None and state.latest_id is not None else None
 
 
 def _count(svc: Services, applied: Applied, channel: Channel) -> None:
@@ -232,6 +238,8 @@ async def _check_page(svc: Services, state: ChannelState) -> CheckReport:
         failed = FetchFailed(f"HTTP {result.status} from {result.final_url}")
         return await _failed(svc, state, failed, _check_fields(result), _capture(result))
     report = await _content(svc, state, result)
+    if not has_evidence(result):
+        return report
     return await in_writer(lambda: keep_capture(svc, report, result))  # a rendered page's evidence
 
 

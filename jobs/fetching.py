@@ -119,6 +119,12 @@ async def fetch_page(
     return rendered.as_fetch_result()
 
 
+def has_evidence(result: FetchResult) -> bool:
+    """A rendered page with its network response: :func:`keep_capture` has something to keep
+    (for any other result the check skips the writer round trip)."""
+    return isinstance(result, RenderedPage) and result.network is not None
+
+
 def keep_capture(svc: Services, report: CheckReport, result: FetchResult) -> CheckReport:
     """After the pipeline recorded a rendered page: its network response, its screenshot."""
     if not isinstance(result, RenderedPage) or result.network is None or report.document_id is None:

@@ -174,9 +174,10 @@ def _apply_together(jobs: list[_Job]) -> None:
     try:
         with svc.session() as session:
             versions.preload(session, document_ids=[j.document_id for j in jobs])
-            for job in jobs:
-                assert job.batched is not None
-                results.append(job.batched(session))
+            with versions.together(session):  # their rows written together at the end
+                for job in jobs:
+                    assert job.batched is not None
+                    results.append(job.batched(session))
             session.commit()
     except Exception:  # one of them failed: each again in its own transaction (module docstring)
         for job in jobs:

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, func, select
 
 from scraper.core.types import Content, VersionKind
 from scraper.core.versioning import Prior
+from storage import deferred
 from storage.errors import NotFoundError as NotFoundError
 from storage.models import Check, Document, DocumentAlias, Measurement, Version
 from storage.rows import add_once
@@ -70,6 +71,7 @@ def read_rows(session: Session, *, document_ids: Sequence[int]) -> None:
 def load_row(session: Session, *, document_id: int) -> DocumentRow | None:
     values = session.info.get(_ROWS_KEY, {}).pop(document_id, None)
     if values is None:
+        deferred.sync(session, (document_id,))  # a second check of it in a batch: its first's writes
         table = _table()
         query = sa.select(*(table.c[name] for name in ROW_FIELDS)).where(table.c.id == document_id)
         found = session.execute(query).first()
@@ -82,7 +84,8 @@ def load_row(session: Session, *, document_id: int) -> DocumentRow | None:
 
 
 def save_row(session: Session, row: DocumentRow) -> None:
-    """One Core UPDATE of the fields that changed since :func:`load_row` (none: no statement)."""
+    """One Core UPDATE of the fields that changed since :func:`load_row` (none: no statement); in a
+    batch of checks it is sent with the others' at the batch's end (storage.deferred)."""
     changed = {
         name: getattr(row, name)
         for name, before in zip(ROW_FIELDS, row.loaded, strict=True)
@@ -90,8 +93,10 @@ def save_row(session: Session, row: DocumentRow) -> None:
     }
     if not changed:
         return
-    table = _table()
-    session.execute(sa.update(table).where(table.c.id == row.id).values(**changed))
+    columns = tuple(sorted(changed))
+    params = {"p_" + name: changed[name] for name in columns} | {"p_id": row.id}
+    shape = ("document", *columns)
+    deferred.write(session, shape, deferred.by_id(_table(), columns), params, document_id=row.id)
     row.loaded = tuple(getattr(row, name) for name in ROW_FIELDS)
 
 

@@ -17,6 +17,7 @@ Page, feed and api channels and ``reextract`` all come through here (jobs/captur
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -43,7 +44,7 @@ from scraper.core.versioning import (
     plan_events,
 )
 from scraper.core.wayback import opted_in
-from storage import blobs, events, wayback
+from storage import blobs, deferred, events, wayback
 from storage import documents as docs
 from storage.documents import DocumentRow
 from storage.models import Blob, Check, Document, Version
@@ -70,6 +71,7 @@ class ChannelState:
     history: History
     latest_raw_sha256: str | None = None
     latest_extractor_version: str | None = None
+    latest_id: int | None = None  # the row id of history.latest
     latest_meta: dict[str, Any] = field(default_factory=dict)
     latest_modified: datetime | None = None
     ignore: tuple[str, ...] = ()
@@ -161,6 +163,7 @@ def states(
     checks): one read of the documents, one of their versions on ``channel``, and with ``with_rules``
     one of their sources and one of their stories. A missing document is absent from the answer."""
     ids = sorted(set(document_ids))
+    deferred.sync(session, ids)  # a second check of a document in one batch reads the first's writes
     d = Document.__table__  # type: ignore[attr-defined]
     v = Version.__table__  # type: ignore[attr-defined]
     columns = (
@@ -177,20 +180,21 @@ def states(
     if not doc_rows:
         return {}
     priors: dict[int, list[Prior]] = {row.id: [] for row in doc_rows}
-    latest: dict[int, tuple[str | None, str | None]] = {}
+    latest: dict[int, tuple[str | None, str | None, int | None]] = {}
     version_rows = session.execute(
-        sa.select(v.c.document_id, v.c.seq, v.c.content_hash, v.c.kind, v.c.raw_sha256, v.c.extractor_version)
+        sa.select(v.c.document_id, v.c.seq, v.c.content_hash, v.c.kind)
+        .add_columns(v.c.raw_sha256, v.c.extractor_version, v.c.id)
         .where(v.c.document_id.in_(ids) & (v.c.channel == channel))
         .order_by(v.c.document_id, v.c.seq)
     ).all()
-    for doc_id, seq, content_hash, kind, sha, extractor in version_rows:
+    for doc_id, seq, content_hash, kind, sha, extractor, version_id in version_rows:
         priors[doc_id].append(Prior(seq=seq, content_hash=content_hash, kind=VersionKind(kind)))
-        latest[doc_id] = (sha, extractor)
+        latest[doc_id] = (sha, extractor, version_id)
     rules = _rules(session, doc_rows) if with_rules else {}
     out: dict[int, ChannelState] = {}
     for row in doc_rows:
         settings, ignore, remove = rules.get(row.id, (None, (), ()))
-        sha, extractor = latest.get(row.id, (None, None))
+        sha, extractor, latest_id = latest.get(row.id, (None, None, None))
         out[row.id] = ChannelState(
             document_id=row.id,
             url=row.url,
@@ -200,6 +204,7 @@ def states(
             history=History(versions=tuple(priors[row.id]), missing_count=row.missing_count),
             latest_raw_sha256=sha,
             latest_extractor_version=extractor,
+            latest_id=latest_id,
             ignore=ignore,
             remove=remove,
             settings=settings,
@@ -320,6 +325,12 @@ def preload(session: Session, *, document_ids: Sequence[int]) -> None:
     docs.read_rows(session, document_ids=document_ids)
 
 
+def together(session: Session) -> AbstractContextManager[None]:
+    """A block in which many checks are applied in ``session``'s transaction: their check rows,
+    confirmations and document updates are sent together when it ends (storage.deferred)."""
+    return deferred.deferred(session)
+
+
 def _document(session: Session, document_id: int) -> DocumentRow:
     doc = docs.load_row(session, document_id=document_id)
     if doc is None:
@@ -341,18 +352,21 @@ def apply(
     capture: Capture | None = None,
     reschedule: Reschedule = Reschedule.POLICY,
     settings: Settings | None = None,
+    latest: tuple[int, int] | None = None,
 ) -> Applied:
     """Record ``plan`` (module docstring) in ``session``'s transaction; the caller commits.
 
     ``settings``: the check's settings as :func:`state` read them (the re-check overrides are not
-    queried again)."""
+    queried again); ``latest``: (seq, row id) of the latest version as it read them (a
+    confirmation of that seq then needs no read: its write can wait for the batch's end,
+    storage.deferred)."""
     capture = capture or Capture()
     doc = _document(session, document_id)  # a plain row: Core statements, no ORM object
     raw_sha = capture.raw_sha256
     if capture.raw is not None:
         raw_sha = blobs.put_blob(session, data=capture.raw, now=now, sha256=raw_sha, packed=capture.packed)
     check = {"at": now, **check, "raw_sha256": raw_sha} if raw_sha else {"at": now, **check}
-    applied = _apply(session, doc, channel, plan, check, now, capture)
+    applied = _apply(session, doc, channel, plan, check, now, capture, latest)
     changed = isinstance(plan, NewVersion) and plan.kind != VersionKind.REEXTRACTED
     overrides = settings.overrides if settings is not None else None
     if changed and channel == Channel.PAGE and applied.version_id is not None:
@@ -400,11 +414,12 @@ def _apply(
     check: dict[str, Any],
     now: datetime,
     capture: Capture,
+    latest: tuple[int, int] | None = None,
 ) -> Applied:
     assert doc.id is not None
     match plan:
         case Confirm():
-            return _confirm(session, doc, channel, plan, check, now, capture)
+            return _confirm(session, doc, channel, plan, check, now, capture, latest)
         case NewVersion():
             return _new_version(session, doc, channel, plan, check, now, capture)
         case Tombstone():
@@ -449,11 +464,15 @@ def _confirm(
     check: dict[str, Any],
     now: datetime,
     capture: Capture,
+    latest: tuple[int, int] | None = None,
 ) -> Applied:
     """Core statements, no ORM object: the hot path of an unchanged re-check."""
     assert doc.id is not None
     version_id = None
-    if plan.seq is not None:
+    if plan.seq is not None and latest is not None and latest[0] == plan.seq:
+        version_id = latest[1]
+        deferred.write(session, "confirm", _confirmation, {"p_id": version_id, "p_at": now})
+    elif plan.seq is not None:
         table = Version.__table__  # type: ignore[attr-defined]
         of_doc = (table.c.document_id == doc.id) & (table.c.channel == channel.value)
         where = of_doc & (table.c.seq == plan.seq)
@@ -461,6 +480,12 @@ def _confirm(
         version_id = session.execute(confirmed).scalar()
     _checked(session, doc, channel, check, plan.outcome, now, capture, version_id)
     return Applied(doc.url, plan.outcome, seq=plan.seq if version_id is not None else None)
+
+
+def _confirmation() -> Any:
+    table = Version.__table__  # type: ignore[attr-defined]
+    where = table.c.id == sa.bindparam("p_id")
+    return sa.update(table).where(where).values(last_confirmed_at=sa.bindparam("p_at"))
 
 
 def _new_version(
@@ -605,7 +630,11 @@ def _add_check(
         "error": error,
         "version_id": version_id,
     }
-    session.execute(sa.insert(Check.__table__), [row])  # type: ignore[attr-defined]
+    deferred.write(session, ("check", *sorted(row)), _check_insert, row)
+
+
+def _check_insert() -> Any:
+    return sa.insert(Check.__table__)  # type: ignore[attr-defined]
 
 
 def _reschedule(

@@ -163,3 +163,57 @@ def _latest(engine, doc_id: int):
         latest = docs.latest_version(s, document_id=doc_id, channel="page")
         assert latest is not None
         return latest
+
+
+async def test_the_same_document_twice_in_a_batch_is_two_checks_one_after_the_other(
+    server, services, engine, clock, batches
+):
+    """Held writes (storage.deferred) are sent before the second check reads the document."""
+    ids = await _enrol(services, server, 2)
+    clock.advance(hours=1)
+    async with Held():
+        tasks = [asyncio.ensure_future(record(services, ids[0], Channel.PAGE, Unchanged())) for _ in range(2)]
+        await asyncio.sleep(0.05)
+    await asyncio.gather(*tasks)
+    assert batches == [2]
+    for _ in range(2):
+        await record(services, ids[1], Channel.PAGE, Unchanged())
+    got, want = _rows(engine, ids[:1]), _rows(engine, ids[1:])
+    assert got[ids[0]] == want[ids[1]]
+    assert got[ids[0]][2] == 2  # unchanged_checks counted twice
+    with Session(engine) as s:
+        counts = [len(s.exec(select(Check).where(Check.document_id == i)).all()) for i in ids]
+    assert counts == [3, 3]
+
+
+async def test_a_batch_sends_its_check_rows_confirmations_and_document_updates_together(
+    server, services, engine, clock, batches
+):
+    import sqlalchemy as sa
+
+    ids = await _enrol(services, server, 4)
+    clock.advance(hours=1)
+    sent: list[str] = []
+
+    def spy(conn, cursor, statement, parameters, context, executemany):
+        sent.append(" ".join(statement.split()[:3]).replace('"', "").lower())
+
+    sa.event.listen(engine, "before_cursor_execute", spy)
+    try:
+        async with Held():
+            tasks = [asyncio.ensure_future(record(services, i, Channel.PAGE, Unchanged())) for i in ids]
+            await asyncio.sleep(0.05)
+        reports = await asyncio.gather(*tasks)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", spy)
+    assert batches == [4]
+    assert [r.outcome for r in reports] == [CheckOutcome.UNCHANGED] * 4
+    assert sent.count("insert into check") == 1
+    assert sent.count("update version set") == 1
+    assert sent.count("update document set") == 1
+    with Session(engine) as s:  # every confirmation landed on its own version, at its check's time
+        for i in ids:
+            latest = docs.latest_version(s, document_id=i, channel="page")
+            last = s.exec(select(Check).where(Check.document_id == i).order_by(Check.id.desc())).first()  # type: ignore[union-attr]
+            assert latest is not None and last is not None and last.version_id == latest.id
+            assert latest.last_confirmed_at == last.at and latest.last_confirmed_at > latest.observed_at
