@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import ipaddress
 import select
 import socket
@@ -1112,6 +1113,7 @@ class Fetcher:
         return status, "", None
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of the string, asked several times per fetch
 def _host_of(url: str) -> str:
     """The host name (IDNA, lower case) of an http(s) URL; BadURL otherwise."""
     try:
