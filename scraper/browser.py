@@ -93,7 +93,7 @@ class Rendered:
             return self.response
         values = {f.name: getattr(self.response, f.name) for f in fields(self.response)}
         # a BOM: the DOM is UTF-8 whatever charset the response's headers (kept as they were) name
-        values |= {"body": UTF8_BOM + self.html.encode("utf-8"), "charset": "utf-8-sig"}
+        values |= {"body": UTF8_BOM + self.html.encode("utf-8"), "known_charset": "utf-8-sig"}
         return RenderedPage(**values, network=self.response, screenshot=self.screenshot, blocked=self.blocked)
 
 

@@ -214,12 +214,18 @@ class FetchResult:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
-    charset: str | None
     fetched_at: datetime
     elapsed: float
     http_version: str
     request_headers: tuple[tuple[str, str], ...]
     redirects: tuple[str, ...] = ()
+    known_charset: str | None = None  # the body's encoding when the maker knows it (a rendered DOM)
+
+    @functools.cached_property
+    def charset(self) -> str | None:
+        """The body's encoding (:func:`guess_charset`), worked out on first use: a re-check whose
+        body is byte-identical to the stored one never decodes it."""
+        return self.known_charset or guess_charset(self.body, self.content_type)
 
     def header(self, name: str) -> str | None:
         """The first response header called ``name`` (any case), or None."""
@@ -1004,14 +1010,12 @@ class Fetcher:
 
     def _result(self, url: str, exchange: _Exchange, chain: list[str], budget: _Budget) -> FetchResult:
         response = exchange.response
-        content_type = response.headers.get("content-type")
         return FetchResult(
             url=url,
             final_url=str(response.url),
             status=response.status_code,
             headers=_raw_headers(response.headers),
             body=exchange.body,
-            charset=guess_charset(exchange.body, content_type),
             fetched_at=exchange.received_at,
             elapsed=budget.spent,
             http_version=response.http_version,

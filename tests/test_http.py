@@ -193,7 +193,7 @@ async def test_wrong_charset_declaration_is_decoded_correctly(server: LocalServe
 def test_result_text_without_charset_uses_decode_html() -> None:
     result = FetchResult(
         url="http://x/", final_url="http://x/", status=200, body="Путин".encode(),
-        headers=(("content-type", "text/html; charset=latin1"),), charset=None, fetched_at=START,
+        headers=(("content-type", "text/html; charset=latin1"),), fetched_at=START,
         elapsed=0.0, http_version="HTTP/1.1", request_headers=(),
     )  # fmt: skip
     assert result.text == "Путин"
