@@ -12,17 +12,18 @@ together, and runs of one kind are merged:
               if it had come alone: the others are recorded, the failing one gets its exception.
 
 So a busy writer does less per check (one session, one commit for many), an idle one answers
-each request as it comes: nothing waits for a batch to fill.
+each request as it comes: nothing waits for a batch to fill. The answers of a group go back to the
+event loop in one wake-up (one ``call_soon_threadsafe``, not one per check).
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlmodel import Session
@@ -40,17 +41,25 @@ Apply = Callable[[Session], T]
 @dataclass(eq=False)
 class _Job:
     kind: str  # solo | read | apply
-    future: concurrent.futures.Future[Any] = field(default_factory=concurrent.futures.Future)
+    future: asyncio.Future[Any]  # of the submitting loop; set there (_deliver), never in the thread
     work: Callable[[], Any] | None = None  # solo; apply: the same work alone, in its own session
     svc: Services | None = None
     batched: Callable[[Session], Any] | None = None  # apply: the work inside a shared transaction
     document_id: int = 0  # read, apply
     channel: str = ""  # read
 
+    outcome: tuple[bool, Any] | None = None  # (ok, result or exception), filled in the thread
+
     def key(self) -> tuple[str, int, str] | None:
         if self.kind == "solo":
             return None
         return (self.kind, id(self.svc), self.channel)
+
+    def set_result(self, result: Any) -> None:
+        self.outcome = (True, result)
+
+    def set_exception(self, exc: BaseException) -> None:
+        self.outcome = (False, exc)
 
 
 class Writer:
@@ -64,28 +73,28 @@ class Writer:
 
     async def run(self, work: Callable[[], T]) -> T:
         """``work()`` in the writer thread."""
-        result: T = await self._submit(_Job("solo", work=work))
+        result: T = await self._submit(_Job("solo", _future(), work=work))
         return result
 
     async def read_state(self, svc: Services, document_id: int, channel: str) -> ChannelState:
         """The state of a page check before its fetch (``versions.state(with_rules=True,
         with_content=False)``), read together with the other checks' that are waiting."""
         state: ChannelState = await self._submit(
-            _Job("read", svc=svc, document_id=document_id, channel=channel)
+            _Job("read", _future(), svc=svc, document_id=document_id, channel=channel)
         )
         return state
 
     async def apply(self, svc: Services, document_id: int, batched: Apply[T], alone: Callable[[], T]) -> T:
         """``batched(session)`` inside a transaction shared with other checks (it must not commit);
         ``alone()`` is the same work in its own transaction, for when the shared one failed."""
-        job = _Job("apply", work=alone, svc=svc, batched=batched, document_id=document_id)
+        job = _Job("apply", _future(), work=alone, svc=svc, batched=batched, document_id=document_id)
         result: T = await self._submit(job)
         return result
 
     async def _submit(self, job: _Job) -> Any:
         self._ensure_thread()
         self._queue.put(job)
-        return await asyncio.wrap_future(job.future)
+        return await job.future
 
     def _ensure_thread(self) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -106,15 +115,16 @@ class Writer:
                 except queue.Empty:
                     break
             for group in _runs(jobs):
+                live = [job for job in group if not job.future.cancelled()]
                 try:
-                    self._do(group)
+                    self._do(live)
                 except BaseException as exc:  # never leave a check waiting for an answer
-                    for job in group:
-                        if not job.future.done():
-                            job.future.set_exception(exc)
+                    for job in live:
+                        if job.outcome is None:
+                            job.set_exception(exc)
+                _answer(live)
 
-    def _do(self, group: list[_Job]) -> None:
-        live = [job for job in group if job.future.set_running_or_notify_cancel()]
+    def _do(self, live: list[_Job]) -> None:
         if not live:
             return
         head = live[0]
@@ -139,12 +149,38 @@ def _runs(jobs: Sequence[_Job]) -> list[list[_Job]]:
     return out
 
 
+def _future() -> asyncio.Future[Any]:
+    return asyncio.get_running_loop().create_future()
+
+
+def _answer(jobs: list[_Job]) -> None:
+    """Hand the outcomes of ``jobs`` to their loops: one wake-up per loop for the whole group."""
+    loops: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
+    for job in jobs:
+        loops.setdefault(job.future.get_loop(), []).append(job)
+    for loop, answered in loops.items():
+        with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting any more
+            loop.call_soon_threadsafe(_deliver, answered)
+
+
+def _deliver(jobs: list[_Job]) -> None:
+    """In the loop: set each future (one the awaiting task cancelled meanwhile is left alone)."""
+    for job in jobs:
+        if job.future.done() or job.outcome is None:
+            continue
+        ok, value = job.outcome
+        if ok:
+            job.future.set_result(value)
+        else:
+            job.future.set_exception(value)
+
+
 def _settle(job: _Job, work: Callable[[], Any] | None) -> None:
     assert work is not None
     try:
-        job.future.set_result(work())
+        job.set_result(work())
     except BaseException as exc:  # handed to the awaiting check
-        job.future.set_exception(exc)
+        job.set_exception(exc)
 
 
 def _read(jobs: list[_Job]) -> None:
@@ -157,14 +193,14 @@ def _read(jobs: list[_Job]) -> None:
             )
     except BaseException as exc:
         for job in jobs:
-            job.future.set_exception(exc)
+            job.set_exception(exc)
         return
     for job in jobs:
         state = found.get(job.document_id)
         if state is None:
-            job.future.set_exception(versions.missing(job.document_id))
+            job.set_exception(versions.missing(job.document_id))
         else:
-            job.future.set_result(state)
+            job.set_result(state)
 
 
 def _apply_together(jobs: list[_Job]) -> None:
@@ -184,7 +220,7 @@ def _apply_together(jobs: list[_Job]) -> None:
             _settle(job, job.work)
         return
     for job, result in zip(jobs, results, strict=True):
-        job.future.set_result(result)
+        job.set_result(result)
 
 
 WRITER = Writer()

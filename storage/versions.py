@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from scraper.core.fingerprint import simhash
 from scraper.core.normalize import NORMALIZER_VERSION
@@ -284,18 +284,28 @@ def _rules(
     and one of the stories for every document of ``doc_rows``."""
     from storage.models import Source, Story, StoryDocument
 
+    src = Source.__table__  # type: ignore[attr-defined]
+    story = Story.__table__  # type: ignore[attr-defined]
+    link = StoryDocument.__table__  # type: ignore[attr-defined]
     source_ids = {row.source_id for row in doc_rows if row.source_id}
     sources = (
-        {s.id: s for s in session.exec(select(Source).where(col(Source.id).in_(source_ids)))}
+        {
+            s.id: s
+            for s in session.execute(
+                sa.select(src.c.id, src.c.url, src.c.name, src.c.params)
+                .add_columns(src.c.ignore_patterns, src.c.remove_selectors)
+                .where(src.c.id.in_(source_ids))
+            )
+        }
         if source_ids
         else {}
     )
     stories: dict[int, list[dict[str, Any]]] = {row.id: [] for row in doc_rows}
-    linked = session.exec(
-        select(StoryDocument.document_id, Story.settings)
-        .join(StoryDocument, col(StoryDocument.story_id) == col(Story.id))
-        .where(col(StoryDocument.document_id).in_(list(stories)))
-        .order_by(col(StoryDocument.document_id), col(StoryDocument.story_id))
+    linked = session.execute(
+        sa.select(link.c.document_id, story.c.settings)
+        .join(link, link.c.story_id == story.c.id)
+        .where(link.c.document_id.in_(list(stories)))
+        .order_by(link.c.document_id, link.c.story_id)
     )
     for doc_id, story_settings in linked:
         stories[doc_id].append(dict(story_settings or {}))
@@ -307,8 +317,8 @@ def _rules(
         source_url = source_name = ""
         source = sources.get(row.source_id) if row.source_id else None
         if source is not None:
-            ignore += source.ignore_patterns
-            remove += source.remove_selectors
+            ignore += source.ignore_patterns or []
+            remove += source.remove_selectors or []
             params, source_url, source_name = dict(source.params or {}), source.url, source.name
         settings = Settings(own, params, source_url, source_name, tuple(stories[row.id]))
         out[row.id] = (settings, tuple(ignore), tuple(remove))
