@@ -34,6 +34,9 @@ from storage.versions import ChannelState
 
 T = TypeVar("T")
 BATCH = 64  # at most this many checks per transaction (the write lock is held while it runs)
+# an apply that comes alone waits this long for a second one to share its transaction and COMMIT
+# (group commit: an apply alone costs ~4x one in a batch); a read never waits
+LINGER = 0.001
 
 Apply = Callable[[Session], T]
 
@@ -109,11 +112,13 @@ class Writer:
     def _loop(self) -> None:
         while True:
             jobs = [self._queue.get()]
+            linger = LINGER if jobs[0].kind == "apply" else 0.0
             while len(jobs) < BATCH:
                 try:
-                    jobs.append(self._queue.get_nowait())
+                    jobs.append(self._queue.get(timeout=linger) if linger else self._queue.get_nowait())
                 except queue.Empty:
                     break
+                linger = 0.0
             for group in _runs(jobs):
                 live = [job for job in group if not job.future.cancelled()]
                 try:
