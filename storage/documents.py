@@ -5,6 +5,7 @@ The only place (with the other storage modules) that queries. Keyword-only argum
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -56,15 +57,21 @@ def _table() -> sa.Table:
     return table
 
 
+@functools.cache
+def _rows_query(many: bool) -> sa.Select[Any]:
+    """The row read, built once (building the statement cost more than running it)."""
+    table = _table()
+    query = sa.select(*(table.c[name] for name in ROW_FIELDS))
+    if many:
+        return query.where(table.c.id.in_(sa.bindparam("ids", expanding=True)))
+    return query.where(table.c.id == sa.bindparam("id"))
+
+
 def read_rows(session: Session, *, document_ids: Sequence[int]) -> None:
     """Read the rows of a batch of checks' documents in one query; each :func:`load_row` in this
     session takes its own from them (once: a second load reads the row again)."""
-    table = _table()
-    query = sa.select(*(table.c[name] for name in ROW_FIELDS)).where(
-        table.c.id.in_(sorted(set(document_ids)))
-    )
     ahead = session.info.setdefault(_ROWS_KEY, {})
-    for row in session.execute(query):
+    for row in session.execute(_rows_query(True), {"ids": sorted(set(document_ids))}):
         ahead[row[0]] = tuple(row)
 
 
@@ -72,9 +79,7 @@ def load_row(session: Session, *, document_id: int) -> DocumentRow | None:
     values = session.info.get(_ROWS_KEY, {}).pop(document_id, None)
     if values is None:
         deferred.sync(session, (document_id,))  # a second check of it in a batch: its first's writes
-        table = _table()
-        query = sa.select(*(table.c[name] for name in ROW_FIELDS)).where(table.c.id == document_id)
-        found = session.execute(query).first()
+        found = session.execute(_rows_query(False), {"id": document_id}).first()
         if found is None:
             return None
         values = tuple(found)

@@ -16,6 +16,7 @@ Page, feed and api channels and ``reextract`` all come through here (jobs/captur
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
@@ -164,29 +165,13 @@ def states(
     one of their sources and one of their stories. A missing document is absent from the answer."""
     ids = sorted(set(document_ids))
     deferred.sync(session, ids)  # a second check of a document in one batch reads the first's writes
-    d = Document.__table__  # type: ignore[attr-defined]
-    v = Version.__table__  # type: ignore[attr-defined]
-    columns = (
-        d.c.id,
-        d.c.url,
-        d.c.kind,
-        d.c.etag,
-        d.c.last_modified,
-        d.c.missing_count,
-        d.c.settings,
-        d.c.source_id,
-    )
-    doc_rows = session.execute(sa.select(*columns).where(d.c.id.in_(ids))).all()
+    doc_query, version_query = _state_queries()
+    doc_rows = session.execute(doc_query, {"ids": ids}).all()
     if not doc_rows:
         return {}
     priors: dict[int, list[Prior]] = {row.id: [] for row in doc_rows}
     latest: dict[int, tuple[str | None, str | None, int | None]] = {}
-    version_rows = session.execute(
-        sa.select(v.c.document_id, v.c.seq, v.c.content_hash, v.c.kind)
-        .add_columns(v.c.raw_sha256, v.c.extractor_version, v.c.id)
-        .where(v.c.document_id.in_(ids) & (v.c.channel == channel))
-        .order_by(v.c.document_id, v.c.seq)
-    ).all()
+    version_rows = session.execute(version_query, {"ids": ids, "channel": channel}).all()
     for doc_id, seq, content_hash, kind, sha, extractor, version_id in version_rows:
         priors[doc_id].append(Prior(seq=seq, content_hash=content_hash, kind=VersionKind(kind)))
         latest[doc_id] = (sha, extractor, version_id)
@@ -211,6 +196,53 @@ def states(
             has_content=False,
         )
     return out
+
+
+@functools.cache
+def _state_queries() -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The reads of :func:`states`, built once (building them cost more than running them)."""
+    d = Document.__table__  # type: ignore[attr-defined]
+    v = Version.__table__  # type: ignore[attr-defined]
+    ids: sa.BindParameter[list[int]] = sa.bindparam("ids", expanding=True)
+    documents = sa.select(
+        d.c.id,
+        d.c.url,
+        d.c.kind,
+        d.c.etag,
+        d.c.last_modified,
+        d.c.missing_count,
+        d.c.settings,
+        d.c.source_id,
+    ).where(d.c.id.in_(ids))
+    history = (
+        sa.select(v.c.document_id, v.c.seq, v.c.content_hash, v.c.kind)
+        .add_columns(v.c.raw_sha256, v.c.extractor_version, v.c.id)
+        .where(v.c.document_id.in_(ids) & (v.c.channel == sa.bindparam("channel")))
+        .order_by(v.c.document_id, v.c.seq)
+    )
+    return documents, history
+
+
+@functools.cache
+def _rules_queries() -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The reads of :func:`_rules`, built once."""
+    from storage.models import Source, Story, StoryDocument
+
+    src = Source.__table__  # type: ignore[attr-defined]
+    story = Story.__table__  # type: ignore[attr-defined]
+    link = StoryDocument.__table__  # type: ignore[attr-defined]
+    sources = (
+        sa.select(src.c.id, src.c.url, src.c.name, src.c.params)
+        .add_columns(src.c.ignore_patterns, src.c.remove_selectors)
+        .where(src.c.id.in_(sa.bindparam("ids", expanding=True)))
+    )
+    stories = (
+        sa.select(link.c.document_id, story.c.settings)
+        .join(link, link.c.story_id == story.c.id)
+        .where(link.c.document_id.in_(sa.bindparam("ids", expanding=True)))
+        .order_by(link.c.document_id, link.c.story_id)
+    )
+    return sources, stories
 
 
 def _with_content(session: Session, light: ChannelState, channel: str) -> ChannelState:
@@ -282,31 +314,11 @@ def _rules(
     """Per document: the check's settings (its own, its source's, its stories'), and the ignore
     rules (regexes) and remove selectors of the document and its source; one read of the sources
     and one of the stories for every document of ``doc_rows``."""
-    from storage.models import Source, Story, StoryDocument
-
-    src = Source.__table__  # type: ignore[attr-defined]
-    story = Story.__table__  # type: ignore[attr-defined]
-    link = StoryDocument.__table__  # type: ignore[attr-defined]
-    source_ids = {row.source_id for row in doc_rows if row.source_id}
-    sources = (
-        {
-            s.id: s
-            for s in session.execute(
-                sa.select(src.c.id, src.c.url, src.c.name, src.c.params)
-                .add_columns(src.c.ignore_patterns, src.c.remove_selectors)
-                .where(src.c.id.in_(source_ids))
-            )
-        }
-        if source_ids
-        else {}
-    )
+    source_query, story_query = _rules_queries()
+    source_ids = sorted({row.source_id for row in doc_rows if row.source_id})
+    sources = {s.id: s for s in session.execute(source_query, {"ids": source_ids})} if source_ids else {}
     stories: dict[int, list[dict[str, Any]]] = {row.id: [] for row in doc_rows}
-    linked = session.execute(
-        sa.select(link.c.document_id, story.c.settings)
-        .join(link, link.c.story_id == story.c.id)
-        .where(link.c.document_id.in_(list(stories)))
-        .order_by(link.c.document_id, link.c.story_id)
-    )
+    linked = session.execute(story_query, {"ids": list(stories)})
     for doc_id, story_settings in linked:
         stories[doc_id].append(dict(story_settings or {}))
     out: dict[int, tuple[Settings, tuple[str, ...], tuple[str, ...]]] = {}
