@@ -17,6 +17,7 @@ several share a PostgreSQL database.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -44,32 +45,49 @@ def _sources_due(now: datetime) -> Any:
     return sa.and_(col(Source.enabled).is_(True), col(Source.next_poll_at) <= now)
 
 
+@functools.cache
+def _claim_statements(kind: str) -> tuple[Any, Any]:
+    """The claim's SELECT and guarded UPDATE for ``kind`` (document | source), built once: building
+    them cost more than running them. Parameters: now, limit; ids, owner, until."""
+    table: sa.Table = (Document if kind == "document" else Source).__table__  # type: ignore[union-attr]
+    c = table.c
+    now = sa.bindparam("now", type_=c.lease_until.type)
+    free = sa.or_(c.lease_until.is_(None), c.lease_until < now)
+    if kind == "document":
+        due, order = sa.and_(c.status == "active", c.next_check <= now), c.next_check
+    else:
+        due, order = sa.and_(c.enabled.is_(True), c.next_poll_at <= now), c.next_poll_at
+    pick = (
+        sa.select(c.id)
+        .where(due, free)
+        .order_by(order, c.id)
+        .limit(sa.bindparam("limit", type_=sa.Integer()))
+        .with_for_update(skip_locked=True)
+    )
+    take = (
+        sa.update(table)
+        .where(c.id.in_(sa.bindparam("ids", expanding=True)), free)
+        .values(
+            lease_owner=sa.bindparam("p_owner", type_=c.lease_owner.type),
+            lease_until=sa.bindparam("p_until", type_=c.lease_until.type),
+        )
+        .returning(c.id)
+    )
+    return pick, take
+
+
 def _claim(
-    session: Session,
-    model: type[Document] | type[Source],
-    due: Any,
-    order: Any,
-    *,
-    owner: str,
-    now: datetime,
-    lease: timedelta,
-    limit: int,
+    session: Session, kind: str, *, owner: str, now: datetime, lease: timedelta, limit: int
 ) -> list[int]:
     if limit <= 0:
         return []
-    free = _lease_free(model, now)
-    query = select(model.id).where(due, free).order_by(order, col(model.id)).limit(limit)
-    ids = [i for i in session.exec(query.with_for_update(skip_locked=True)) if i is not None]
+    pick, take = _claim_statements(kind)
+    ids = [i for i in session.execute(pick, {"now": now, "limit": limit}).scalars() if i is not None]
     if not ids:
         session.commit()
         return []
-    stmt = (
-        update(model)
-        .where(col(model.id).in_(ids), free)
-        .values(lease_owner=owner, lease_until=now + lease)
-        .returning(col(model.id))
-    )
-    claimed = set(session.exec(stmt).scalars())
+    params = {"ids": ids, "now": now, "p_owner": owner, "p_until": now + lease}
+    claimed = set(session.execute(take, params).scalars())
     session.commit()
     return [i for i in ids if i in claimed]
 
@@ -78,30 +96,12 @@ def claim_documents(
     session: Session, *, owner: str, now: datetime, lease: timedelta, limit: int
 ) -> list[int]:
     """Lease up to ``limit`` due documents to ``owner`` until ``now + lease``; ids, most overdue first."""
-    return _claim(
-        session,
-        Document,
-        _documents_due(now),
-        col(Document.next_check),
-        owner=owner,
-        now=now,
-        lease=lease,
-        limit=limit,
-    )
+    return _claim(session, "document", owner=owner, now=now, lease=lease, limit=limit)
 
 
 def claim_sources(session: Session, *, owner: str, now: datetime, lease: timedelta, limit: int) -> list[int]:
     """Lease up to ``limit`` due sources to ``owner``; their ids, longest waiting first."""
-    return _claim(
-        session,
-        Source,
-        _sources_due(now),
-        col(Source.next_poll_at),
-        owner=owner,
-        now=now,
-        lease=lease,
-        limit=limit,
-    )
+    return _claim(session, "source", owner=owner, now=now, lease=lease, limit=limit)
 
 
 def release_documents(
