@@ -12,8 +12,9 @@ together, and runs of one kind are merged:
               if it had come alone: the others are recorded, the failing one gets its exception.
 
 So a busy writer does less per check (one session, one commit for many), an idle one answers
-each request as it comes: nothing waits for a batch to fill. The answers of a group go back to the
-event loop in one wake-up (one ``call_soon_threadsafe``, not one per check).
+each request as it comes: a read never waits for a batch to fill, and an apply that finds nothing
+else waiting waits at most LINGER (1 ms) for a second one to share its COMMIT (group commit). The
+answers of a group go back to the event loop in one wake-up (one ``call_soon_threadsafe``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from storage.versions import ChannelState
 T = TypeVar("T")
 BATCH = 64  # at most this many checks per transaction (the write lock is held while it runs)
 # an apply that comes alone waits this long for a second one to share its transaction and COMMIT
-# (group commit: an apply alone costs ~4x one in a batch); a read never waits
+# (group commit: a transaction costs more than the apply in it); a read never waits
 LINGER = 0.001
 
 Apply = Callable[[Session], T]
