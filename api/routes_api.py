@@ -200,6 +200,8 @@ def _channel(db: DB, document_id: int, channel: str | None) -> str:
 @router.get("/documents/{document_id}/versions/{seq}", response_model=VersionDetail, summary="One version")
 def get_version(db: DB, document_id: Id, seq: Seq, channel: Channel = None) -> VersionDetail:
     """One version with its text and metadata."""
+    if channel is None:
+        return present.version_detail(reading.version_on_main_channel(db, document_id=document_id, seq=seq))
     ch = _channel(db, document_id, channel)
     return present.version_detail(reading.get_version(db, document_id=document_id, channel=ch, seq=seq))
 

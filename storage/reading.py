@@ -436,6 +436,23 @@ def get_version(session: Session, *, document_id: int, channel: str, seq: int) -
     return version
 
 
+def version_on_main_channel(session: Session, *, document_id: int, seq: int) -> Version:
+    """Version ``seq`` on the channel a reader means when none is named (:func:`main_channel`). The
+    first choice is tried first: when it has that seq it is the main channel, so one query answers."""
+    first = session.exec(
+        select(Version).where(
+            Version.document_id == document_id, Version.channel == CHANNEL_PREFERENCE[0], Version.seq == seq
+        )
+    ).first()
+    if first is not None:
+        return first
+    get_document(session, document_id=document_id)
+    channel = main_channel(session, document_id=document_id)
+    if channel is None:
+        raise NotFoundError(f"document {document_id} has no versions yet")
+    return get_version(session, document_id=document_id, channel=channel, seq=seq)
+
+
 def latest_version(session: Session, *, document_id: int, channel: str) -> Version:
     version = session.exec(
         select(Version)

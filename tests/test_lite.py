@@ -71,3 +71,30 @@ def test_which_urls_the_light_path_reads(tmp_path):
     assert not lite.can_read("mysql://u@h/db")  # the full path says why
     assert lite.postgres_conninfo("postgres://u@h/db") == "postgresql://u@h/db"
     assert lite.postgres_conninfo("postgresql+psycopg://u@h/db?options=x") == "postgresql://u@h/db?options=x"
+
+
+def test_version_on_main_channel_is_the_channel_a_reader_means(engine):
+    """One query when the page has that seq; otherwise the main channel as main_channel() names it
+    (a feed seq the page lacks is not answered from the feed), and the same errors as before."""
+    from storage import reading
+
+    doc_id = _archive(engine)
+    with Session(engine) as s:
+        first = reading.version_on_main_channel(s, document_id=doc_id, seq=1)
+        assert (first.channel, first.seq, first.title) == ("page", 1, "Title page 1")
+        assert reading.version_on_main_channel(s, document_id=doc_id, seq=2).channel == "page"
+        with pytest.raises(NotFoundError, match=f"document {doc_id} has no page version 3"):
+            reading.version_on_main_channel(s, document_id=doc_id, seq=3)
+        with pytest.raises(NotFoundError, match="no document with id 999999"):
+            reading.version_on_main_channel(s, document_id=999_999, seq=1)
+        feed_only, _ = docs.get_or_create_document(s, url="https://news.example/feed-only", now=T0)
+        assert feed_only.id is not None
+        with pytest.raises(NotFoundError, match="has no versions yet"):
+            reading.version_on_main_channel(s, document_id=feed_only.id, seq=1)
+        docs.add_version(
+            s, document_id=feed_only.id, channel="feed", seq=1, observed_at=T0, last_confirmed_at=T0,
+            content_hash="f" * 64,
+            title="From the feed",
+        )  # fmt: skip
+        s.commit()
+        assert reading.version_on_main_channel(s, document_id=feed_only.id, seq=1).title == "From the feed"
