@@ -175,7 +175,6 @@ def list_versions(
     cursor: Cursor = None,
 ) -> VersionList:
     """Versions by channel, then number (without their text); `since`/`until` bound `observed_at`."""
-    reading.get_document(db, document_id=document_id)
     page = reading.version_page(
         db,
         document_id=document_id,
@@ -186,6 +185,8 @@ def list_versions(
         limit=limit,
         cursor=cursor,
     )
+    if not page.items:  # versions imply their document; an empty page may be a missing one (404)
+        reading.get_document(db, document_id=document_id)
     return VersionList(items=[present.version_out(v) for v in page.items], next_cursor=page.next_cursor)
 
 
