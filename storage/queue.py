@@ -33,30 +33,28 @@ from storage.models import Document, NodeLease, Source
 MIGRATION_LOCK_KEY = 0x5354_5259  # "STRY": the PostgreSQL advisory lock held while migrating
 
 
-def _lease_free(model: type[Document] | type[Source], now: datetime) -> Any:
-    return sa.or_(col(model.lease_until).is_(None), col(model.lease_until) < now)
+def _table(kind: str) -> sa.Table:
+    table: sa.Table = (Document if kind == "document" else Source).__table__  # type: ignore[union-attr]
+    return table
 
 
-def _documents_due(now: datetime) -> Any:
-    return sa.and_(col(Document.status) == "active", col(Document.next_check) <= now)
-
-
-def _sources_due(now: datetime) -> Any:
-    return sa.and_(col(Source.enabled).is_(True), col(Source.next_poll_at) <= now)
+def _due(kind: str, now: Any) -> tuple[Any, Any, Any]:
+    """For ``kind`` (document | source) at ``now`` (a time, or a bind parameter): the rows that are
+    due, those under no live lease, and the order due work is taken in (most overdue first)."""
+    c = _table(kind).c
+    free = sa.or_(c.lease_until.is_(None), c.lease_until < now)
+    if kind == "document":
+        return sa.and_(c.status == "active", c.next_check <= now), free, c.next_check
+    return sa.and_(c.enabled.is_(True), c.next_poll_at <= now), free, c.next_poll_at
 
 
 @functools.cache
 def _claim_statements(kind: str) -> tuple[Any, Any]:
     """The claim's SELECT and guarded UPDATE for ``kind`` (document | source), built once: building
     them cost more than running them. Parameters: now, limit; ids, owner, until."""
-    table: sa.Table = (Document if kind == "document" else Source).__table__  # type: ignore[union-attr]
+    table = _table(kind)
     c = table.c
-    now = sa.bindparam("now", type_=c.lease_until.type)
-    free = sa.or_(c.lease_until.is_(None), c.lease_until < now)
-    if kind == "document":
-        due, order = sa.and_(c.status == "active", c.next_check <= now), c.next_check
-    else:
-        due, order = sa.and_(c.enabled.is_(True), c.next_poll_at <= now), c.next_poll_at
+    due, free, order = _due(kind, sa.bindparam("now", type_=c.lease_until.type))
     pick = (
         sa.select(c.id)
         .where(due, free)
@@ -170,9 +168,12 @@ def finish_source(session: Session, *, source_id: int, owner: str, now: datetime
 
 def queue_depth(session: Session, *, now: datetime) -> int:
     """Documents and sources due at ``now`` and not held under a live lease."""
-    docs = select(func.count()).select_from(Document).where(_documents_due(now), _lease_free(Document, now))
-    sources = select(func.count()).select_from(Source).where(_sources_due(now), _lease_free(Source, now))
-    return int(session.exec(docs).one()) + int(session.exec(sources).one())
+    total = 0
+    for kind in ("document", "source"):
+        due, free, _ = _due(kind, now)
+        query = sa.select(sa.func.count()).select_from(_table(kind)).where(due, free)
+        total += int(session.execute(query).scalar_one())
+    return total
 
 
 def enrolled_documents(session: Session) -> int:
